@@ -44,6 +44,19 @@ class BreakdownSettings(BaseModel):
     concurrency: int = Field(default=4, ge=1, le=64)
 
 
+class SchedulerSettings(BaseModel):
+    """Missed-run policy of `taskmaster scheduler` (APScheduler job defaults), and how often it re-reads schedules."""
+
+    misfire_grace_seconds: int | None = Field(
+        default=3600, ge=1, description="A run this late still starts; later ones are recorded as missed. None: any."
+    )
+    coalesce: bool = Field(default=True, description="Several missed runs of one schedule start once, not N times.")
+    catch_up: bool = Field(
+        default=True, description="After downtime, start runs missed while the scheduler was stopped (within grace)."
+    )
+    poll_seconds: float = Field(default=5.0, gt=0, le=3600, description="How often schedule add/rm are picked up.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TASKMASTER_", env_nested_delimiter="__", extra="ignore")
 
@@ -64,10 +77,15 @@ class Settings(BaseSettings):
     structured_retries: int = Field(default=2, ge=0, le=10)
     tiers: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per-tier overrides of the profile.")
     roles: dict[str, str] = Field(default_factory=dict)
+    checkpoint_url: str | None = Field(
+        default=None,
+        description="Postgres URL for graph checkpoints (postgresql://user@127.0.0.1:5432/db); unset: the SQLite file.",
+    )
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     breakdown: BreakdownSettings = Field(default_factory=BreakdownSettings)
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     escalation: EscalationMatrix = Field(default_factory=EscalationMatrix)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
 
     @classmethod
     def settings_customise_sources(
