@@ -17,6 +17,8 @@ class Group:
     input_tokens: int = 0
     output_tokens: int = 0
     latency_s: float = 0.0
+    cost_usd: float = 0.0
+    reference_cost_usd: float = 0.0
 
     @property
     def success_rate(self) -> float:
@@ -28,6 +30,8 @@ class Group:
         self.input_tokens += record.input_tokens
         self.output_tokens += record.output_tokens
         self.latency_s += record.latency_s
+        self.cost_usd += record.cost_usd
+        self.reference_cost_usd += record.reference_cost_usd
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "success_rate": round(self.success_rate, 4)}
@@ -89,3 +93,21 @@ def summarize(records: list[AttemptRecord]) -> LedgerStats:
     stats.mean_attempts = round(stats.attempts / stats.runs, 3) if stats.runs else 0.0
     stats.by_tier, stats.by_type = dict(by_tier), dict(by_type)
     return stats
+
+
+def by_type_and_tier(records: list[AttemptRecord]) -> dict[tuple[str, str], Group]:
+    """Success per (task type, worker tier): the cell adaptive routing and the heatmap both look at."""
+    groups: dict[tuple[str, str], Group] = defaultdict(Group)
+    for record in records:
+        groups[(record.task_type, record.worker_tier)].add(record)
+    return dict(groups)
+
+
+def escalations_per_run(records: list[AttemptRecord]) -> dict[str, tuple[str, int]]:
+    """Run id -> (task type, escalations it needed); a run's last attempt carries its final count."""
+    runs: dict[str, tuple[str, int]] = {}
+    for record in records:
+        key = record.run_id or record.task_id
+        previous = runs.get(key, (record.task_type, 0))[1]
+        runs[key] = (record.task_type, max(previous, record.escalations))
+    return runs

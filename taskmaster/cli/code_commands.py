@@ -13,8 +13,8 @@ from rich.table import Table
 
 from agents.escalation import TASK_TYPES, EscalationMatrix
 from agents.llm.router import ModelRouter
-from graphs.checkpoint import sqlite_checkpointer
 from graphs.codegen import CodegenContext, build_codegen_graph, result_summary
+from taskmaster.checkpoints import open_checkpointer
 from taskmaster.cli.common import console, err_console, fail, one_line_errors
 from taskmaster.cli.graph_runs import thread_id_for
 from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, TagOpt, settings_for, task_file
@@ -164,7 +164,7 @@ def code_command(
     out_dir = out or settings.data_dir / "code" / label.replace(".", "_")
     matrix = escalation_matrix(settings, attempts)
     config = {"configurable": {"thread_id": thread_id}}
-    with model_router(settings) as router, sqlite_checkpointer(settings.checkpoint_db) as saver:
+    with model_router(settings) as router, open_checkpointer(settings) as saver:
         cap_reply_tokens(router, max_tokens)
         graph = build_codegen_graph(saver)
         context = CodegenContext(
@@ -269,6 +269,8 @@ def _stats_tables(stats: LedgerStats) -> list[Table]:
 @one_line_errors
 def stats_command(
     since: Annotated[str | None, typer.Option("--since", help="Only attempts at or after this ISO date/time.")] = None,
+    png: Annotated[Path | None, typer.Option("--png", help="Write PNG charts into this directory.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write one self-contained HTML report here.")] = None,
     project: ProjectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -278,13 +280,29 @@ def stats_command(
     path = ledger_path(settings.data_dir)
     records = [row.record for row in Ledger(path).rows(moment)] if path.exists() else []
     stats = summarize(records)
+    if png or html:
+        _write_charts(records, png, html, moment)
     if as_json:
         console.print_json(data=stats.as_dict())
         return
     if not records:
         err_console.print("no code-generation attempts recorded yet; run `taskmaster code` or `taskmaster eval`")
+        return
     for table in _stats_tables(stats):
         console.print(table)
+
+
+def _write_charts(records: list[Any], png: Path | None, html: Path | None, since: datetime | None) -> None:
+    if not records:
+        fail("no code-generation attempts recorded yet, so there is nothing to plot; run `taskmaster code` first")
+    from taskmaster.analytics.plots import render_all, write_pngs
+    from taskmaster.analytics.report import write_html
+
+    pngs = render_all(records)
+    for written in write_pngs(pngs, png) if png else []:
+        err_console.print(f"[dim]wrote {written}[/]")
+    if html:
+        err_console.print(f"[dim]wrote {write_html(html, records, pngs, since=since)}[/]")
 
 
 # --- eval humaneval ------------------------------------------------------------------------------------------

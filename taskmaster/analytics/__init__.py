@@ -1,0 +1,1 @@
+"""Charts and reports over the attempt ledger (matplotlib, Agg backend: no display needed)."""
