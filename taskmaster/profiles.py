@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from agents.llm.config import Backend, Endpoint, ModelConfig, Tier
 from taskmaster.errors import AppError
+from taskmaster.serving.launch_plan import seed_stack_2x4090
 from taskmaster.settings import Settings
 
 PROFILES = ("embedded", "vllm-2x4090", "vllm-cpu", "ollama", "lmstudio", "localai", "openai-compatible")
@@ -46,6 +47,15 @@ def _same_model_everywhere(model: str, endpoint: Endpoint, context: int, max_out
     }
 
 
+def _sleep_fields(served_name: str) -> dict[str, Any]:
+    """Sleep mode and GPU groups as `serve` launches the seed stack, so the router wakes the 70B (sleeping the 13B
+    and 7B, which share its GPUs) for planner calls and the reverse for worker calls, like deploy/sleep-switch.sh."""
+    spec = next((s for s in seed_stack_2x4090() if s.name == served_name), None)
+    if spec is None or not spec.sleep_mode:
+        return {}
+    return {"sleep_mode": True, "gpu_groups": [f"gpu{gpu}" for gpu in spec.gpu_ids]}
+
+
 def profile_tiers(settings: Settings, embedded_url: str | None = None) -> dict[str, Tier]:
     profile = settings.profile
     if profile == "embedded":
@@ -64,6 +74,7 @@ def profile_tiers(settings: Settings, embedded_url: str | None = None) -> dict[s
                 endpoints=[Endpoint(base_url=url, backend=Backend.VLLM, api_key=settings.api_key)],
                 context_length=context,
                 max_output_tokens=max_out,
+                **_sleep_fields(model),
             )
             for name, (model, url, context, max_out) in SEED_STACK.items()
         }

@@ -45,6 +45,16 @@ class Tier(BaseModel):
     cost_per_1m_input: float = 0.0
     cost_per_1m_output: float = 0.0
     cloud: bool = Field(default=False, description="A paid cloud tier: used only when allow_cloud is on.")
+    sleep_mode: bool = Field(
+        default=False,
+        description="The tier's vLLM server runs with --enable-sleep-mode and VLLM_SERVER_DEV_MODE=1: the router "
+        "POSTs /wake_up before calling it when it reports sleeping.",
+    )
+    gpu_groups: list[str] = Field(
+        default_factory=list,
+        description="Labels of the GPUs the tier's server occupies (e.g. ['gpu0', 'gpu1']). Waking a sleep-mode "
+        "tier first puts to sleep the other sleep-mode tiers that share a label, so their weights leave the GPU.",
+    )
 
 
 class ModelConfig(BaseModel):

@@ -23,6 +23,7 @@ from agents.llm.config import Endpoint, ModelConfig, Tier
 from agents.llm.dialects import request_extras, structured_runnable
 from agents.llm.endpoints import EndpointHealth, check_allowed, probe
 from agents.llm.parsing import InvalidOutput, message_text, parse_reply
+from agents.llm.sleep import SleepCoordinator
 from agents.llm.usage import UsageMeter
 
 T = TypeVar("T", bound=BaseModel)
@@ -69,6 +70,7 @@ class ModelRouter:
         self._health: dict[str, tuple[float, list[EndpointHealth]]] = {}
         self._chats: dict[tuple[str, str], BaseChatModel] = {}
         self._runnables: dict[tuple[str, str, tuple[str, ...]], Runnable] = {}
+        self._sleep = SleepCoordinator(config)  # wakes sleep-mode vLLM tiers on demand
         for tier in config.tiers.values():
             for endpoint in tier.endpoints:
                 check_allowed(endpoint, config.allow_hosts)
@@ -138,7 +140,8 @@ class ModelRouter:
     def _invoke(self, tier_name: str, runnable: Runnable, messages: Sequence[BaseMessage]) -> AIMessage:
         start = time.perf_counter()
         try:
-            reply = runnable.invoke(list(messages))
+            with self._sleep.awake(tier_name):
+                reply = runnable.invoke(list(messages))
         except TRANSIENT_ERRORS as exc:
             self._mark_unhealthy(tier_name)
             self.meter.record(tier_name, input_tokens=0, output_tokens=0, seconds=time.perf_counter() - start, ok=False)
