@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-from agents.escalation import EscalationMatrix
+from agents.escalation import EscalationMatrix, RoutingThresholds
 from knowledge.config import KnowledgeConfig
 from taskmaster.errors import AppError
 
@@ -57,6 +57,28 @@ class SchedulerSettings(BaseModel):
     poll_seconds: float = Field(default=5.0, gt=0, le=3600, description="How often schedule add/rm are picked up.")
 
 
+class RoutingSettings(RoutingThresholds):
+    """Adaptive routing (off by default): start a task type one tier up when the ledger shows the lower tier fails."""
+
+    enabled: bool = False
+    window_tasks: int = Field(default=50, ge=1, description="Only each tier's most recent N tasks of a type count.")
+    window_days: float | None = Field(
+        default=None, gt=0, description="Only tasks this recent count; lets a skipped tier get re-tried later."
+    )
+
+
+class CacheSettings(BaseModel):
+    """Model-response cache in .taskmaster/cache/responses.sqlite; it only ever serves temperature-0 calls."""
+
+    enabled: bool = False
+    deterministic: bool = Field(
+        default=False, description="Run every tier at temperature 0 so every call is cacheable (and repeatable)."
+    )
+    ttl_s: float = Field(default=7 * 24 * 3600, gt=0, description="Entries older than this are ignored.")
+    semantic: bool = Field(default=False, description="Also reuse replies to near-identical prompts (MiniLM).")
+    semantic_threshold: float = Field(default=0.95, ge=0.5, le=1.0, description="Cosine similarity needed.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TASKMASTER_", env_nested_delimiter="__", extra="ignore")
 
@@ -86,6 +108,8 @@ class Settings(BaseSettings):
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     escalation: EscalationMatrix = Field(default_factory=EscalationMatrix)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
 
     @classmethod
     def settings_customise_sources(
