@@ -14,6 +14,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "doctor_commands",
     "knowledge_commands",
     "code_commands",
+    "routing_commands",
+    "schedule_commands",
 )
 
 
