@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agents.escalation import StartDecision
 from graphs.codegen.records import AttemptRecord
 from taskmaster.errors import AppError
 
@@ -41,6 +42,18 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 CREATE INDEX IF NOT EXISTS attempts_recorded_at ON attempts (recorded_at);
 CREATE INDEX IF NOT EXISTS attempts_run ON attempts (run_id);
+CREATE TABLE IF NOT EXISTS routing_decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    decided_at TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    task_type TEXT NOT NULL,
+    chain TEXT NOT NULL,
+    start_index INTEGER NOT NULL,
+    start_tier TEXT NOT NULL,
+    default_index INTEGER NOT NULL,
+    explanation TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS routing_decisions_type ON routing_decisions (task_type);
 """
 _COLUMNS = (
     "recorded_at",
@@ -120,6 +133,49 @@ class Ledger:
             fields["verifiers"] = json.loads(fields["verifiers"])
             rows.append(LedgerRow(row_id, recorded_at, AttemptRecord(**fields)))
         return rows
+
+    # --- adaptive routing decisions: logged so every start tier can be explained after the fact ----------
+    def record_decision(self, decision: StartDecision, *, run_id: str = "", at: datetime | None = None) -> None:
+        values = (
+            (at or datetime.now(UTC)).isoformat(timespec="seconds"),
+            run_id,
+            decision.task_type,
+            json.dumps(list(decision.chain)),
+            decision.index,
+            decision.tier,
+            decision.default_index,
+            decision.explanation(),
+        )
+        with self._lock, self._connect() as conn:
+            conn.execute(
+                "INSERT INTO routing_decisions (decided_at, run_id, task_type, chain, start_index, start_tier, "
+                "default_index, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+
+    def decisions(self, task_type: str | None = None, limit: int = 20) -> list[DecisionRow]:
+        """Most recent first."""
+        query = "SELECT decided_at, run_id, task_type, chain, start_index, start_tier, default_index, explanation "
+        query += "FROM routing_decisions" + (" WHERE task_type = ?" if task_type else "") + " ORDER BY id DESC LIMIT ?"
+        params: list[Any] = [task_type, limit] if task_type else [limit]
+        with self._connect() as conn:
+            fetched = conn.execute(query, params).fetchall()
+        return [
+            DecisionRow(at, run, kind, tuple(json.loads(chain)), index, tier, default, text)
+            for at, run, kind, chain, index, tier, default, text in fetched
+        ]
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    decided_at: str
+    run_id: str
+    task_type: str
+    chain: tuple[str, ...]
+    start_index: int
+    start_tier: str
+    default_index: int
+    explanation: str
 
 
 def _utc(moment: datetime) -> datetime:

@@ -1,5 +1,12 @@
 """Which worker tries a coding task, who checks it, how often to retry, and when to hand it up the chain."""
 
+from agents.escalation.adaptive import (
+    RoutingThresholds,
+    StartDecision,
+    StartPolicy,
+    TierRecord,
+    decide_start,
+)
 from agents.escalation.budget import BudgetGuard, step_cost
 from agents.escalation.classifier import Classification, classify
 from agents.escalation.matrix import DEFAULT_RULES, EscalationMatrix, HumanReview, TypeRule
@@ -12,8 +19,13 @@ __all__ = [
     "Classification",
     "EscalationMatrix",
     "HumanReview",
+    "RoutingThresholds",
+    "StartDecision",
+    "StartPolicy",
     "TaskType",
+    "TierRecord",
     "TypeRule",
     "classify",
+    "decide_start",
     "step_cost",
 ]

@@ -24,7 +24,7 @@ from langgraph.types import interrupt
 
 from agents.coder import generate_code, plan_code, router_judge, verify_with
 from agents.errors import AgentError, BudgetExceeded
-from agents.escalation import BudgetGuard, EscalationMatrix, TypeRule, classify, step_cost
+from agents.escalation import BudgetGuard, EscalationMatrix, StartPolicy, TypeRule, classify, step_cost
 from agents.llm.config import Tier
 from agents.llm.router import ModelRouter
 from agents.verification.judge import Judge, JudgeVerdict
@@ -47,6 +47,7 @@ class CodegenContext:
     classify_with_model: bool = False  # ask the classifier role when keyword rules and scores are silent
     language: str = "python"
     run_id: str = ""
+    start_policy: StartPolicy | None = None  # adaptive routing: may start a type above its chain's first tier
 
     def __post_init__(self) -> None:
         if self.budget is None and self.matrix.budget_usd is not None:
@@ -155,10 +156,18 @@ def classify_task(state: CodegenState, runtime: Runtime[CodegenContext]) -> dict
     rule = ctx.rule or ctx.matrix.rule_for(task_type)
     first = _next_usable(ctx, rule.chain, 0)
     update["tier_index"] = first if first is not None else len(rule.chain)
+    notes: list[str] = []
     if first is None:
-        update["notes"] = ["no usable worker tier in the chain (cloud tiers are off); nothing was generated"]
+        notes.append("no usable worker tier in the chain (cloud tiers are off); nothing was generated")
     elif first > 0:
-        update["notes"] = [f"skipped cloud tiers {rule.chain[:first]} (allow_cloud is off)"]
+        notes.append(f"skipped cloud tiers {rule.chain[:first]} (allow_cloud is off)")
+    if first is not None and ctx.start_policy is not None:
+        decision = ctx.start_policy(task_type, list(rule.chain), ctx.usable)
+        chosen = _next_usable(ctx, rule.chain, max(first, decision.index))
+        update["tier_index"] = chosen if chosen is not None else first
+        notes.append(decision.explanation())
+    if notes:
+        update["notes"] = notes
     return update
 
 

@@ -19,6 +19,7 @@ from taskmaster.cli.common import console, err_console, fail, one_line_errors
 from taskmaster.cli.graph_runs import thread_id_for
 from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, TagOpt, settings_for, task_file
 from taskmaster.ledger import Ledger, ledger_path
+from taskmaster.routing import start_policy_from_settings
 from taskmaster.runtime import model_router
 from taskmaster.settings import Settings
 from taskmaster.stats import LedgerStats, summarize
@@ -173,6 +174,7 @@ def code_command(
             record=_ledger(settings),
             run_id=thread_id,
             classify_with_model=classify_with_model,
+            start_policy=start_policy_from_settings(settings, run_id=thread_id),
         )
         snapshot = graph.get_state(config)
         pending = bool(snapshot.next) and not fresh
