@@ -1,6 +1,6 @@
 """Choosing what to work on next, and status changes that ripple to subtasks, following Task Master."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tasks.errors import TaskError
 from tasks.model import Priority, Task, TaskStatus
@@ -29,9 +29,22 @@ def next_task(tasks: Sequence[Task]) -> tuple[str, Task] | None:
     is a sibling; a string is a full id), where Task Master would also read a dot-less string on a subtask as a
     sibling.
     """
+    ready = ready_tasks(tasks)
+    return ready[0] if ready else None
+
+
+def ready_tasks(
+    tasks: Sequence[Task], *, skip: Callable[[str, Task], bool] | None = None
+) -> list[tuple[str, Task]]:
+    """Every eligible task in `next_task` order (its first item is what `next` picks), minus those `skip` rejects.
+
+    The autonomous loop takes several at once for parallel work and skips tasks other runs hold.
+    """
     done = {full_id for full_id, task in iter_tasks(tasks) if task.status == TaskStatus.DONE}
 
     def eligible(full_id: str, task: Task) -> bool:
+        if skip is not None and skip(full_id, task):
+            return False
         return task.status in _WORKABLE and all(resolve_dependency(full_id, dep) in done for dep in task.dependencies)
 
     subtask_candidates: list[tuple[tuple[int, int, tuple[int, ...]], str, Task]] = []
@@ -45,14 +58,10 @@ def next_task(tasks: Sequence[Task]) -> tuple[str, Task] | None:
             priority = subtask.priority if "priority" in subtask.model_fields_set else parent.priority
             key = (-priority.rank, len(subtask.dependencies), _id_key(full_id))
             subtask_candidates.append((key, full_id, subtask))
-    if subtask_candidates:
-        _, full_id, subtask = min(subtask_candidates, key=lambda candidate: candidate[0])
-        return full_id, subtask
-
+    ordered = [(full_id, subtask) for _, full_id, subtask in sorted(subtask_candidates, key=lambda c: c[0])]
     top_level = [(str(task.id), task) for task in tasks if eligible(str(task.id), task)]
-    if not top_level:
-        return None
-    return min(top_level, key=lambda item: (-Priority(item[1].priority).rank, len(item[1].dependencies), item[1].id))
+    top_level.sort(key=lambda item: (-Priority(item[1].priority).rank, len(item[1].dependencies), item[1].id))
+    return ordered + top_level
 
 
 def set_status(tasks: Sequence[Task], full_id: str | int, status: TaskStatus | str) -> list[str]:

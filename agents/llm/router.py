@@ -7,6 +7,8 @@ structured output into a bounded retry loop with the validation error fed back, 
 
 from __future__ import annotations
 
+import copy
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,8 +21,9 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
 from agents.errors import EndpointUnavailable, StructuredOutputError
+from agents.llm.cache import CallScope, ResponseCache, schema_tag
 from agents.llm.config import Endpoint, ModelConfig, Tier
-from agents.llm.dialects import request_extras, structured_runnable
+from agents.llm.dialects import request_extras, schema_for, structured_runnable
 from agents.llm.endpoints import EndpointHealth, check_allowed, probe
 from agents.llm.parsing import InvalidOutput, message_text, parse_reply
 from agents.llm.sleep import SleepCoordinator
@@ -61,9 +64,11 @@ class ModelRouter:
         chat_factory: ChatFactory = openai_chat_factory,
         check_health: bool = True,
         meter: UsageMeter | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.config = config
         self.meter = meter or UsageMeter()
+        self.cache = cache  # serves temperature-0 calls only; a hit costs no tokens and no HTTP request
         self._chat_factory = chat_factory
         self._check_health = check_health
         self._lock = threading.Lock()
@@ -130,6 +135,13 @@ class ModelRouter:
             self._runnables[key] = runnable
         return runnable
 
+    def metered(self, meter: UsageMeter | None = None) -> ModelRouter:
+        """A view that shares endpoints, health and clients but counts usage on its own meter, so concurrent
+        tasks in one process each know what they spent."""
+        view = copy.copy(self)
+        view.meter = meter or UsageMeter()
+        return view
+
     # --- calls ---------------------------------------------------------------------------------
     def tier_name(self, role: str) -> str:
         try:
@@ -160,13 +172,37 @@ class ModelRouter:
         )
         return reply
 
+    def _cache_scope(self, tier_name: str, schema: type[BaseModel] | None) -> CallScope:
+        tier = self.config.tiers[tier_name]
+        extras = [request_extras(e.backend, tier) for e in tier.endpoints]
+        return CallScope(
+            model=tier.model,
+            endpoints=tuple(f"{e.backend}:{e.base_url}" for e in tier.endpoints),
+            temperature=tier.temperature,
+            max_tokens=tier.max_output_tokens,
+            schema=schema_tag(schema.__name__, schema_for(schema)) if schema else "",
+            extras=json.dumps(extras, sort_keys=True),
+        )
+
     def complete(self, role: str, messages: Sequence[BaseMessage]) -> str:
         tier_name = self.tier_name(role)
-        return message_text(self._invoke(tier_name, self._runnable(tier_name, None), messages))
+        scope = self._cache_scope(tier_name, None) if self.cache else None
+        if self.cache and scope and (cached := self.cache.lookup(scope, messages)) is not None:
+            return cached
+        text = message_text(self._invoke(tier_name, self._runnable(tier_name, None), messages))
+        if self.cache and scope:
+            self.cache.store(scope, messages, text)
+        return text
 
     def structured(self, role: str, schema: type[T], messages: Sequence[BaseMessage], *, purpose: str = "") -> T:
         """Call the role's tier under the schema; retry invalid replies with the error fed back."""
         tier_name = self.tier_name(role)
+        scope = self._cache_scope(tier_name, schema) if self.cache else None
+        if self.cache and scope and (cached := self.cache.lookup(scope, messages)) is not None:
+            try:
+                return parse_reply(AIMessage(content=cached), schema)  # validated like a fresh reply
+            except InvalidOutput:
+                self.cache.discard(scope, messages)
         runnable = self._runnable(tier_name, schema)
         conversation = list(messages)
         attempts = self.config.structured_retries + 1
@@ -174,7 +210,7 @@ class ModelRouter:
         for _ in range(attempts):
             reply = self._invoke(tier_name, runnable, conversation)
             try:
-                return parse_reply(reply, schema)
+                parsed = parse_reply(reply, schema)
             except InvalidOutput as exc:
                 last_error = str(exc)
                 conversation = [
@@ -184,6 +220,10 @@ class ModelRouter:
                         content=f"Your reply {last_error}. Reply again with only one JSON object matching the schema."
                     ),
                 ]
+                continue
+            if self.cache and scope:  # the valid answer, stored under the original question
+                self.cache.store(scope, messages, message_text(reply))
+            return parsed
         what = f" for {purpose}" if purpose else ""
         raise StructuredOutputError(
             f"the {tier_name!r} model returned invalid output{what} {attempts} times (last: {last_error}); "

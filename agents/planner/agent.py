@@ -8,7 +8,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from agents.llm.router import ModelRouter
 from agents.planner import prompts
-from agents.planner.schemas import ComplexityScore, TaskDraft, draft_list_schema
+from agents.planner.schemas import ComplexityScore, TaskDraft, TaskPlan, draft_list_schema
 
 ROLE = "planner"
 
@@ -78,3 +78,20 @@ def expand_task(
         ),
     ]
     return list(router.structured(ROLE, schema, messages, purpose="task expansion").tasks)  # type: ignore[attr-defined]
+
+
+def plan_task(router: ModelRouter, task: TaskBrief, *, context: str | None = None) -> TaskPlan:
+    """Details and a test strategy for a planning or analysis task (the autonomous loop's planner step)."""
+    messages = [
+        SystemMessage(content=prompts.PLAN_SYSTEM),
+        HumanMessage(
+            content=prompts.PLAN_USER.format(
+                title=task.title,
+                description=task.description,
+                details=task.details or "-",
+                lineage=prompts.lineage_line(task.ancestors),
+                context=prompts.context_block(context),
+            )
+        ),
+    ]
+    return router.structured(ROLE, TaskPlan, messages, purpose="task planning")

@@ -35,3 +35,8 @@ def draft_list_schema(min_items: int, max_items: int) -> type[BaseModel]:
     return create_model(
         f"TaskDrafts_{min_items}_{max_items}", tasks=(BoundedList(TaskDraft, min_items, max_items), ...)
     )
+
+
+class TaskPlan(BaseModel):
+    details: BoundedStr(1200, min_length=20, description="Concrete implementation steps.")
+    test_strategy: BoundedStr(500, min_length=10, description="How to verify it is done.")

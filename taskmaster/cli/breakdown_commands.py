@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 
 from graphs.breakdown import BreakdownContext, BreakdownLimits, build_breakdown_graph
-from graphs.checkpoint import sqlite_checkpointer
+from graphs.breakdown.roots import expansion_root, subtask_count
+from taskmaster.checkpoints import open_checkpointer
 from taskmaster.cli.common import console, err_console, fail, one_line_errors
 from taskmaster.cli.graph_runs import run_graph, thread_id_for
 from taskmaster.cli.inputs import read_text_input
@@ -17,7 +18,7 @@ from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, TagOpt, sett
 from taskmaster.cli.render import task_tree
 from taskmaster.runtime import model_router
 from taskmaster.settings import Settings
-from tasks.model import Task, TaskStatus
+from tasks.model import TaskStatus
 from tasks.tree import find_task, iter_tasks, next_child_id
 
 NumOpt = Annotated[int | None, typer.Option("--num", "-n", help="How many tasks (or subtasks) to ask for.")]
@@ -45,7 +46,7 @@ def _run_breakdown(
 ) -> dict[str, Any]:
     payload = {"inputs": inputs, "limits": limits.__dict__, "tag": settings.tag, "profile": settings.profile}
     thread_id = thread or thread_id_for(inputs.get("mode", "parse"), payload)
-    with model_router(settings) as router, sqlite_checkpointer(settings.checkpoint_db) as saver:
+    with open_checkpointer(settings) as saver, model_router(settings) as router:  # a dead database fails first
         tier = router.config.tier_for("planner")[1]
         context = BreakdownContext(
             router=router,
@@ -178,25 +179,6 @@ def goal(
     )
 
 
-def _root(full_id: str, task: Task, *, count: int | None, force: bool) -> dict[str, Any]:
-    return {
-        "id": full_id,
-        "parent": None,
-        "depth": 0,
-        "order": task.id,
-        "title": task.title,
-        "description": task.description,
-        "details": task.details,
-        "complexity": task.complexity,
-        "recommended": None,
-        "scored": task.complexity is not None or count is not None,
-        "expanded": False,
-        "force_children": count,
-        "next_child": 1 if force else next_child_id(task),
-        "replace_children": force,
-    }
-
-
 @one_line_errors
 def expand(
     task_id: Annotated[str | None, typer.Argument(help="Task to expand (e.g. 3 or 3.2).")] = None,
@@ -224,8 +206,8 @@ def expand(
         targets = [(str(task_id), find_task(tasks, str(task_id)))]
     roots = []
     for full_id, task in targets:
-        count = num or (task.complexity and max(1, min(limits.max_breadth, round(task.complexity / 2)))) or 3
-        roots.append(_root(full_id, task, count=min(count, limits.max_breadth), force=force))
+        count = min(num, limits.max_breadth) if num else subtask_count(task.complexity, limits.max_breadth)
+        roots.append(expansion_root(full_id, task, count=count, force=force))
     extra = context or ""
     if research:
         extra = "\n\n".join(filter(None, [extra, _research_context(settings, " ".join(t.title for _, t in targets))]))
@@ -254,7 +236,7 @@ def analyze_complexity(
     settings = settings_for(project, tag, profile)
     tasks = task_file(settings).load()
     roots = [
-        {**_root(str(t.id), t, count=None, force=False), "scored": False}
+        {**expansion_root(str(t.id), t, count=None, force=False), "scored": False}
         for t in tasks
         if t.status in (TaskStatus.PENDING, TaskStatus.IN_PROGRESS)
     ]

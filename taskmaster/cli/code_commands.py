@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ from rich.table import Table
 from agents.escalation import TASK_TYPES, EscalationMatrix
 from agents.llm.router import ModelRouter
 from graphs.codegen import CodegenContext, build_codegen_graph, result_summary
+from graphs.codegen.outputs import write_outputs
 from taskmaster.checkpoints import open_checkpointer
 from taskmaster.cli.common import console, err_console, fail, one_line_errors
 from taskmaster.cli.graph_runs import thread_id_for
@@ -23,7 +23,6 @@ from taskmaster.routing import start_policy_from_settings
 from taskmaster.runtime import model_router
 from taskmaster.settings import Settings
 from taskmaster.stats import LedgerStats, summarize
-from tasks.atomic import write_text_atomic
 from tasks.model import TaskStatus
 from tasks.select import set_status
 from tasks.tree import find_task
@@ -93,21 +92,6 @@ def _task_inputs(settings: Settings, task_id: str) -> dict[str, Any]:
         "task_id": task_id,
         "complexity": task.complexity,
     }
-
-
-def _write_outputs(out: Path, state: dict[str, Any], summary: dict[str, Any]) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    code = state.get("code") or ""
-    tests = state.get("tests") or state.get("generated_tests") or ""
-    for name, text in (("solution.py", code), ("test_solution.py", tests)):
-        if text.strip():
-            write_text_atomic(out / name, text.rstrip() + "\n")
-            written.append(out / name)
-    report = {**summary, "notes": state.get("notes", []), "attempt_history": state.get("history", [])}
-    write_text_atomic(out / "result.json", json.dumps(report, indent=2, default=str) + "\n")
-    written.append(out / "result.json")
-    return written
 
 
 def _review_decision(review: str | None, edited: Path | None, payload: dict[str, Any]) -> dict[str, Any] | None:
@@ -190,10 +174,11 @@ def code_command(
             if decision is None:
                 break
             state = graph.invoke(_resume(decision), config, context=context)
-        err_console.print(f"[dim]{router.meter.summary()} · thread {thread_id}[/]")
+        cached = f" · {router.cache.counts.summary()}" if router.cache else ""
+        err_console.print(f"[dim]{router.meter.summary()}{cached} · thread {thread_id}[/]")
     waiting = "__interrupt__" in state or (pending and not state.get("status"))
     summary = {**result_summary(state), "status": "waiting" if waiting else state.get("status")}
-    written = _write_outputs(out_dir, state, summary)
+    written = write_outputs(out_dir, state, summary)
     if task_id:
         with task_file(settings).edit() as tasks:
             set_status(tasks, task_id, TASK_STATUS_FOR[summary["status"]])

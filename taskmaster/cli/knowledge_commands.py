@@ -157,16 +157,6 @@ def _task_context(settings: Settings, task_id: str) -> str:
     return "\n".join(filter(None, [f"Task {task_id}: {task.title}", task.description, task.details]))
 
 
-def _markdown(question: str, state: dict[str, Any]) -> str:
-    lines = [f"## Research: {question}", "", state.get("answer") or "(no answer)", ""]
-    if state.get("sources"):
-        lines.append("Sources:")
-        lines += [f"[{s['n']}] {s['source']}:{s['line_start']}-{s['line_end']}" for s in state["sources"]]
-    if state.get("flags"):
-        lines.append(f"Flags: {', '.join(state['flags'])}")
-    return "\n".join(lines).rstrip() + "\n"
-
-
 def _save_to_task(settings: Settings, task_id: str, text: str) -> None:
     from tasks.tree import find_task
 
@@ -176,14 +166,14 @@ def _save_to_task(settings: Settings, task_id: str, text: str) -> None:
 
 
 def _run_research(settings: Settings, question: str, task_context: str | None) -> dict[str, Any]:
-    from graphs.checkpoint import sqlite_checkpointer
     from graphs.research import ResearchContext, build_research_graph
+    from taskmaster.checkpoints import open_checkpointer
     from taskmaster.cli.graph_runs import run_graph, thread_id_for
     from taskmaster.runtime import model_router
 
     inputs = {"question": question, "task_context": task_context}
     thread_id = thread_id_for("research", {"inputs": inputs, "profile": settings.profile})
-    with open_kb(settings) as kb, sqlite_checkpointer(settings.checkpoint_db) as saver:
+    with open_kb(settings) as kb, open_checkpointer(settings) as saver:
         if kb.is_empty():  # answer without starting (or even configuring) a model
             context = ResearchContext.for_knowledge_base(None, kb)
             return run_graph(
@@ -232,7 +222,9 @@ def research(
         err_console.print(f"[yellow]warning:[/] {problem}")
     if "empty_knowledge_base" in state.get("flags", []):
         err_console.print("[yellow]hint:[/] add documents with `taskmaster kb add PATH`")
-    text = _markdown(question.strip(), state)
+    from graphs.research.report import answer_markdown
+
+    text = answer_markdown(question.strip(), state)
     if save_to:
         _save_to_task(settings, save_to, text)
         err_console.print(f"answer appended to task {save_to} in {settings.tasks_file}")

@@ -1,0 +1,18 @@
+"""The autonomous loop: next ready task → route to research, codegen, planner or breakdown → verify → status."""
+
+from graphs.taskmaster.dispatch import Dispatcher
+from graphs.taskmaster.graph import RECURSION_LIMIT, RunLimits, TaskmasterContext, build_taskmaster_graph
+from graphs.taskmaster.routing import kind_of
+from graphs.taskmaster.state import TaskmasterInput, TaskmasterState, WorkResult
+
+__all__ = [
+    "RECURSION_LIMIT",
+    "Dispatcher",
+    "RunLimits",
+    "TaskmasterContext",
+    "TaskmasterInput",
+    "TaskmasterState",
+    "WorkResult",
+    "build_taskmaster_graph",
+    "kind_of",
+]
