@@ -23,6 +23,8 @@ from taskmaster.scheduling.model import RunRecord, Schedule
 TIMEOUT_SLACK_SECONDS = 120
 TIMEOUT_SLACK_RATIO = 0.10
 
+_BOX_CHARS = " \t│┃╭╮╰╯─━"
+
 CommandBuilder = Callable[[Schedule], list[str]]
 
 
@@ -61,8 +63,9 @@ def parse_run_output(stdout: str) -> dict[str, Any] | None:
 
 
 def error_line(stderr: str) -> str | None:
-    """The CLI's `error: …` line, else the last line of stderr (a crash's exception), else None."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    """The CLI's `error: …` line, else the last line of stderr (a crash's exception, or the text inside a
+    usage-error box), else None."""
+    lines = [text for line in stderr.splitlines() if (text := line.strip(_BOX_CHARS))]
     errors = [line for line in lines if line.startswith("error:")]
     if errors:
         return errors[-1]

@@ -18,6 +18,7 @@ project is running it. Both kinds of skip are recorded as runs with outcome `ski
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -111,6 +112,9 @@ class SchedulerService:
         with self._running_lock:
             for running in self._running.values():
                 running.stop()
+        # Detach the job store first: APScheduler 3 processes due jobs once more after shutdown() and would
+        # advance (and so lose) a run that comes due right now, instead of leaving it for the next start.
+        self.scheduler.remove_jobstore("default")
         self.scheduler.shutdown(wait=True)
         self.store.clear_heartbeat(os.getpid())
         _SERVICES.pop(self.key, None)
@@ -219,7 +223,7 @@ class SchedulerService:
                 running.stop()
 
     def _record(self, record: RunRecord) -> RunRecord:
-        self.store.record_run(record)
+        record = dataclasses.replace(record, id=self.store.record_run(record))
         detail = record.stop_reason or record.error or ""
         log.info(
             "schedule %s: %s %s (done %d, failed %d)",
