@@ -79,6 +79,15 @@ class CacheSettings(BaseModel):
     semantic_threshold: float = Field(default=0.95, ge=0.5, le=1.0, description="Cosine similarity needed.")
 
 
+class RunSettings(BaseModel):
+    """Defaults for `taskmaster run` (the autonomous loop); each has a command-line option too."""
+
+    concurrency: int = Field(default=1, ge=1, le=32, description="Independent ready tasks worked at once.")
+    max_tasks: int | None = Field(default=None, ge=1)
+    max_minutes: float | None = Field(default=None, gt=0)
+    token_budget: int | None = Field(default=None, ge=1, description="Stop starting tasks past this many tokens.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TASKMASTER_", env_nested_delimiter="__", extra="ignore")
 
@@ -110,6 +119,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    run: RunSettings = Field(default_factory=RunSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -249,7 +249,7 @@ def dispatcher(tmp_path: Path, store: TaskFile, matrix: EscalationMatrix | None 
     router, _ = make_router(responder)
     limits = BreakdownLimits(5, 2, 5, 60)
     return Dispatcher(
-        router=router,
+        router=lambda: router,
         codegen=lambda r: CodegenContext(router=r, matrix=matrix or EscalationMatrix()),
         breakdown=lambda r: BreakdownContext(
             router=r, limits=limits, context_length=2048, max_output_tokens=256, tasks_file=store.path, tag="master"

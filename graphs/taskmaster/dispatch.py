@@ -42,7 +42,7 @@ PASSED_CODE = ("solved", "approved", "edited")
 
 @dataclass
 class Dispatcher:
-    router: ModelRouter
+    router: Callable[[], ModelRouter]  # called on first use, so a run with nothing to do starts no model server
     codegen: Callable[[ModelRouter], CodegenContext]
     breakdown: Callable[[ModelRouter], BreakdownContext]
     research: Callable[[ModelRouter], ResearchContext] | None  # None: no knowledge base configured
@@ -53,7 +53,7 @@ class Dispatcher:
 
     def __call__(self, ticket: dict[str, Any]) -> WorkResult:
         kind, why = kind_of(ticket, threshold=self.threshold, max_depth=self.max_depth)
-        router = self.router.metered()
+        router = self.router().metered()
         started = time.perf_counter()
         try:
             result = getattr(self, f"_{kind}")(ticket, router)
