@@ -3,9 +3,13 @@ the profile needs it), the knowledge base and checkpointers. Only the shell call
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from typing import Any
 
+from agents.llm.cache import ResponseCache
+from agents.llm.config import ModelConfig
 from agents.llm.router import ModelRouter
 from taskmaster.profiles import model_config, uses_embedded_server
 from taskmaster.settings import Settings
@@ -19,4 +23,36 @@ def model_router(settings: Settings) -> Iterator[ModelRouter]:
             from taskmaster.serving.embedded import embedded_server
 
             url = stack.enter_context(embedded_server(settings.embedded)).base_url
-        yield ModelRouter(model_config(settings, url))
+        config = model_config(settings, url)
+        yield ModelRouter(_deterministic(config, settings), cache=response_cache(settings))
+
+
+def _deterministic(config: ModelConfig, settings: Settings) -> ModelConfig:
+    """cache.deterministic: every tier at temperature 0, so every call is repeatable and cacheable."""
+    if settings.cache.enabled and settings.cache.deterministic:
+        config.tiers = {name: tier.model_copy(update={"temperature": 0.0}) for name, tier in config.tiers.items()}
+    return config
+
+
+def response_cache(settings: Settings) -> ResponseCache | None:
+    """The [cache] section as a ResponseCache (None when off); MiniLM loads on the first semantic lookup only."""
+    if not settings.cache.enabled:
+        return None
+    embed = None
+    if settings.cache.semantic:
+
+        @functools.cache
+        def embedder() -> Any:
+            from knowledge.embedders import MiniLmBm25Embedder
+
+            return MiniLmBm25Embedder()
+
+        def embed(text: str) -> Sequence[float]:
+            return embedder().embed_query(text).dense
+
+    return ResponseCache(
+        settings.data_dir / "cache" / "responses.sqlite",
+        ttl_s=settings.cache.ttl_s,
+        embed=embed,
+        semantic_threshold=settings.cache.semantic_threshold,
+    )
