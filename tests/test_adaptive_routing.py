@@ -177,3 +177,34 @@ def test_routing_explain_cli(isolated_project: Path) -> None:
 
     bad = run_cli("routing", "explain", "nonsense", cwd=isolated_project, timeout=60)
     assert "unknown task type 'nonsense'" in one_line_error(bad)
+
+
+def test_code_command_builds_the_policy_from_settings(isolated_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from contextlib import contextmanager
+
+    import typer
+    from typer.testing import CliRunner
+
+    from taskmaster.cli import code_commands
+
+    @contextmanager
+    def fake_router(_settings):
+        yield make_router(lambda schema, _m: {"steps": ["x"]} if schema == "CodePlan" else GOOD)[0]
+
+    monkeypatch.setattr(code_commands, "model_router", fake_router)
+    app = typer.Typer()
+    code_commands.register(app)
+    ledger = ledger_with(isolated_project, history(fast_solved=1, fast_failed=6))
+
+    def code(spec: str) -> list[str]:
+        before = len(ledger.rows())
+        result = CliRunner().invoke(app, ["code", "--spec", spec, "--type", "standard_dev", "--json"])
+        assert result.exit_code == 0, result.output
+        return [row.record.worker_tier for row in ledger.rows()[before:]]
+
+    assert code("Write add(a, b).") == ["fast"]  # routing off by default
+    assert ledger.decisions() == []
+    (isolated_project / "taskmaster.toml").write_text("[routing]\nenabled = true\n")
+    assert code("Write add(a, b) again.") == ["coder"]
+    [decision] = ledger.decisions()
+    assert decision.start_tier == "coder" and decision.run_id.startswith("code-")
