@@ -55,6 +55,7 @@ class TaskmasterContext:
     events: EventSink | None = None
     clock: Callable[[], float] = time.monotonic
     started: float = field(default_factory=time.monotonic)  # this process's start: --max-minutes is per invocation
+    counted_from: int = 0  # results before this index belong to earlier invocations (limits are per invocation)
 
     def emit(self, task_id: str, event: str, **detail: Any) -> None:
         if self.events is not None:
@@ -97,8 +98,9 @@ def seed(state: TaskmasterState, runtime: Runtime[TaskmasterContext]) -> dict[st
 def pick(state: TaskmasterState, runtime: Runtime[TaskmasterContext]) -> dict[str, Any]:
     c = ctx(runtime)
     limits = c.limits
-    counted = _counted(state.get("results", []))
-    tokens = sum(r.get("input_tokens", 0) + r.get("output_tokens", 0) for r in state.get("results", []))
+    mine = state.get("results", [])[c.counted_from :]
+    counted = _counted(mine)
+    tokens = sum(r.get("input_tokens", 0) + r.get("output_tokens", 0) for r in mine)
     if limits.max_tasks is not None and len(counted) >= limits.max_tasks:
         return {"batch": [], "stop_reason": "max_tasks"}
     if limits.max_minutes is not None and c.clock() - c.started >= limits.max_minutes * 60:
@@ -112,6 +114,8 @@ def pick(state: TaskmasterState, runtime: Runtime[TaskmasterContext]) -> dict[st
     notes = [f"started parent task {p}" for p in chosen.started_parents]
     notes += [f"task {p} done: all its subtasks are finished" for p in chosen.completed_parents]
     if not chosen.tickets:
+        if chosen.open_tasks == 0 and not chosen.all_finished and c.board.is_empty():
+            notes.append(f"tag {c.board.tag!r} has no tasks; plan some with --prd, --goal or `taskmaster parse-prd`")
         return {"batch": [], "stop_reason": "all_done" if chosen.all_finished else "nothing_ready", "notes": notes}
     for ticket in chosen.tickets:
         c.emit(ticket.task_id, "claimed")

@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "doctor_commands",
     "knowledge_commands",
     "code_commands",
+    "run_commands",
     "routing_commands",
     "schedule_commands",
 )

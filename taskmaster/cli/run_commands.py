@@ -1,0 +1,175 @@
+"""run and runs: the autonomous loop from the command line, and what past runs did."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from taskmaster.cli.common import console, err_console, fail, one_line_errors
+from taskmaster.cli.inputs import read_text_input
+from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, TagOpt, settings_for
+
+KIND_LABELS = {"done": "done", "review": "to review", "deferred": "deferred", "expanded": "broken down"}
+
+
+def _progress_sink(progress: Progress, bar: Any) -> Any:
+    outcomes: Counter[str] = Counter()
+
+    def on_update(node: str, update: dict[str, Any]) -> None:
+        if node == "work":
+            for result in update.get("results", []):
+                outcomes[result.get("outcome", "?")] += 1
+        elif node == "pick":
+            ids = ", ".join(t["task_id"] for t in update.get("batch", []))
+            if ids:
+                progress.console.print(f"[dim]working on task {ids}[/]")
+        done = ", ".join(f"{n} {KIND_LABELS.get(k, k)}" for k, n in outcomes.items())
+        progress.update(bar, description=f"running: {done}" if done else "running")
+
+    return on_update
+
+
+def _decider(review: str | None, edited: Path | None) -> Any:
+    from taskmaster.cli.code_commands import _review_decision
+
+    def decide(payload: dict[str, Any]) -> dict[str, Any] | None:
+        return _review_decision(None, None, payload) if sys.stdin.isatty() else None
+
+    first = _review_decision(review, edited, {}) if review else None
+    return first, decide
+
+
+@one_line_errors
+def run_command(
+    prd: Annotated[
+        Path | None, typer.Option("--prd", help="Plan tasks from this PRD first (if the tag is empty).")
+    ] = None,
+    goal: Annotated[str | None, typer.Option("--goal", help="Plan tasks from a short goal first.")] = None,
+    max_tasks: Annotated[int | None, typer.Option("--max-tasks", min=1, help="Stop after this many tasks.")] = None,
+    max_minutes: Annotated[
+        float | None, typer.Option("--max-minutes", min=0.01, help="Start no new task after this long.")
+    ] = None,
+    token_budget: Annotated[
+        int | None, typer.Option("--token-budget", min=1, help="Start no new task past this many tokens.")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-j", min=1, max=32, help="Independent tasks worked at once.")
+    ] = None,
+    resume: Annotated[str | None, typer.Option("--resume", help="Continue this run (a thread id).")] = None,
+    review: Annotated[
+        str | None, typer.Option("--review", help="With --resume: answer the pending review: approve, edit, skip.")
+    ] = None,
+    edited: Annotated[Path | None, typer.Option("--code", help="Your edited code, for --review edit.")] = None,
+    project: ProjectOpt = None,
+    tag: TagOpt = None,
+    profile: ProfileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Work through the tasks on its own: next ready task → research, code, plan or break down → verify → status."""
+    from taskmaster.autonomy import RunRequest, run_autonomous
+
+    if prd is not None and goal is not None:
+        fail("give --prd or --goal, not both")
+    if review is not None and resume is None:
+        fail("--review answers a paused run: add --resume THREAD (see `taskmaster runs`)")
+    if goal is not None and not goal.strip():
+        fail("the goal is empty; describe what you want to build")
+    settings = settings_for(project, tag, profile)
+    source = read_text_input(prd) if prd is not None else (f"# Goal\n\n{goal.strip()}\n" if goal else None)
+    first, decide = _decider(review, edited)
+    request = RunRequest(
+        source_text=source,
+        max_tasks=max_tasks,
+        max_minutes=max_minutes,
+        token_budget=token_budget,
+        concurrency=concurrency,
+        resume=resume,
+        review=first,
+    )
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=None), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        bar = progress.add_task("running", total=None)
+        summary = run_autonomous(settings, request, on_update=_progress_sink(progress, bar), decide=decide)
+    if as_json:
+        typer.echo(json.dumps(summary.as_json(), ensure_ascii=False))
+    else:
+        _print_summary(summary)
+    if summary.stop_reason == "human_review":
+        err_console.print(
+            f"waiting for human review of task {summary.waiting.get('task_id') if summary.waiting else '?'}: "
+            f"taskmaster run --resume {summary.thread_id} --review approve|skip (or --review edit --code FILE)"
+        )
+    if summary.stop_reason == "error":
+        reason = next((n for n in reversed(summary.notes) if "handed back" in n), "a task failed")
+        fail(f"{reason}; fix it, then continue with `taskmaster run --resume {summary.thread_id}`")
+
+
+def _print_summary(summary: Any) -> None:
+    table = Table(title=f"Run {summary.thread_id}", show_header=False)
+    table.add_row("stopped because", summary.stop_reason.replace("_", " "))
+    for label, ids in (
+        ("done", summary.done),
+        ("to review", summary.review),
+        ("deferred", summary.deferred),
+        ("failed", summary.failed),
+    ):
+        table.add_row(label, ", ".join(ids) or "-")
+    table.add_row("tokens in / out", f"{summary.input_tokens} / {summary.output_tokens}")
+    table.add_row("time", f"{summary.seconds:.1f} s")
+    console.print(table)
+    for note in summary.notes[-10:]:
+        err_console.print(f"[dim]{note}[/]", highlight=False)
+
+
+@one_line_errors
+def runs_command(
+    thread: Annotated[str | None, typer.Argument(help="Show one run's task events.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many recent runs to list.")] = 20,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recent autonomous runs (thread ids to --resume), or one run's task-by-task events."""
+    from taskmaster.run_records import RunRecords, records_path
+
+    settings = settings_for(project)
+    records = RunRecords(records_path(settings.data_dir))
+    if thread is not None:
+        row = records.get(thread)
+        if row is None:
+            fail(f"no run {thread!r} in this project; list runs with `taskmaster runs`")
+        events = records.events(thread)
+        if as_json:
+            typer.echo(json.dumps([{"task_id": t, "event": e, "pid": p, **d} for t, e, p, d in events]))
+            return
+        table = Table("task", "event", "detail", title=f"Run {thread} ({row.state}, {row.stop_reason or '-'})")
+        for task_id, event, _, detail in events:
+            table.add_row(task_id, event, ", ".join(f"{k}={v}" for k, v in detail.items()))
+        console.print(table)
+        return
+    rows = records.recent(limit)
+    if as_json:
+        typer.echo(json.dumps([{**r.__dict__} for r in rows], default=str))
+        return
+    if not rows:
+        err_console.print("no runs yet; start one with `taskmaster run`")
+        return
+    table = Table("thread", "tag", "started", "state", "stop", "done", "review", "deferred")
+    for r in rows:
+        s = r.summary or {}
+        started = datetime.fromtimestamp(r.started_at).isoformat(timespec="seconds")
+        counts = [str(len(s.get(k, []))) for k in ("done", "review", "deferred")]
+        table.add_row(r.thread_id, r.tag, started, r.state, r.stop_reason or "-", *counts)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_command)
+    app.command("runs")(runs_command)
