@@ -110,6 +110,7 @@ class ResponseCache:
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         with closing(sqlite3.connect(self.path, timeout=10)) as conn, conn:
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; a crash may only lose recent entries
             yield conn
 
     # --- keys ----------------------------------------------------------------------------------------------

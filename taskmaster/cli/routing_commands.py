@@ -83,7 +83,8 @@ def explain_command(
     if not routing.enabled:
         err_console.print(
             f"routing is off (routing.enabled = false), so {task_type} starts at {chain[decision.default_index]!r}; "
-            "set [routing] enabled = true in taskmaster.toml to act on the decision above"
+            "set [routing] enabled = true in taskmaster.toml to act on the decision above",
+            markup=False,
         )
     for row in recent:
         err_console.print(f"[dim]{row.decided_at} {row.run_id or '-'}: started at {row.start_tier}[/]")
