@@ -48,6 +48,7 @@ class EndpointHealth:
     models: tuple[str, ...]
     latency_ms: float
     error: str = ""
+    busy: bool = False  # it accepted the connection but did not answer in time (e.g. a one-slot server mid-reply)
 
 
 def probe(endpoint: Endpoint, timeout_s: float) -> EndpointHealth:
@@ -61,6 +62,9 @@ def probe(endpoint: Endpoint, timeout_s: float) -> EndpointHealth:
         data = response.json().get("data", [])
         models = tuple(str(item.get("id", "")) for item in data if isinstance(item, dict))
         return EndpointHealth(endpoint.base_url, True, models, (time.perf_counter() - start) * 1000)
+    except httpx.ReadTimeout:
+        elapsed = (time.perf_counter() - start) * 1000
+        return EndpointHealth(endpoint.base_url, False, (), elapsed, f"no answer within {timeout_s:g} s", busy=True)
     except (httpx.HTTPError, ValueError) as exc:
         reason = type(exc).__name__ if not str(exc) else str(exc).splitlines()[0]
         return EndpointHealth(endpoint.base_url, False, (), (time.perf_counter() - start) * 1000, reason)

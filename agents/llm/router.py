@@ -98,6 +98,8 @@ class ModelRouter:
             return list(tier.endpoints)
         results = self.health(tier_name)
         healthy = [ep for ep, h in zip(tier.endpoints, results, strict=True) if h.ok]
+        if not healthy:  # a busy server (connected, slow to answer) is worth the real call and its longer timeout
+            healthy = [ep for ep, h in zip(tier.endpoints, results, strict=True) if h.busy]
         if not healthy:
             detail = "; ".join(f"{h.base_url}: {h.error}" for h in results)
             raise EndpointUnavailable(

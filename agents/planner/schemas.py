@@ -38,5 +38,5 @@ def draft_list_schema(min_items: int, max_items: int) -> type[BaseModel]:
 
 
 class TaskPlan(BaseModel):
-    details: BoundedStr(1200, min_length=20, description="Concrete implementation steps.")
-    test_strategy: BoundedStr(500, min_length=10, description="How to verify it is done.")
+    details: BoundedStr(600, min_length=20, description="Concrete implementation steps.")
+    test_strategy: BoundedStr(300, min_length=10, description="How to verify it is done.")

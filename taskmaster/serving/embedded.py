@@ -113,7 +113,7 @@ class EmbeddedServer:
             state.get("fingerprint") == fingerprint
             and pid_alive(pid)
             and SERVER_MODULE in cmdline_of(pid)
-            and self._healthy(int(state.get("port", 0)))
+            and self._serving(int(state.get("port", 0)))
         )
 
     def _live_leases(self) -> list[Path]:
@@ -125,6 +125,17 @@ class EmbeddedServer:
             else:
                 lease.unlink(missing_ok=True)  # a run that died without releasing
         return live
+
+    @staticmethod
+    def _serving(port: int) -> bool:
+        """Healthy, or busy: llama.cpp answers one request at a time, so a server in the middle of another run's
+        long reply accepts the connection but not in time. Replacing it would kill that run's request."""
+        try:
+            return httpx.get(f"http://{HOST}:{port}/v1/models", timeout=2.0).status_code == 200
+        except httpx.ReadTimeout:
+            return True
+        except httpx.HTTPError:
+            return False
 
     @staticmethod
     def _healthy(port: int) -> bool:

@@ -1,0 +1,88 @@
+"""A busy one-slot server (llama.cpp mid-reply) is slow to answer a health probe. It must be used, not dropped
+or replaced: replacing the shared embedded server killed another run's request in flight."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from langchain_core.messages import HumanMessage
+
+from agents.llm.config import Backend, Endpoint, ModelConfig, Tier
+from agents.llm.endpoints import probe
+from agents.llm.router import ModelRouter
+from taskmaster.serving.embedded import EmbeddedServer
+
+
+@contextmanager
+def slow_models_server(delay_s: float) -> Iterator[int]:
+    """/v1/models answers only after `delay_s`; chat completions answer at once."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _send(self, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            time.sleep(delay_s)
+            self._send({"object": "list", "data": [{"id": "m", "object": "model"}]})
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            message = {"role": "assistant", "content": "hello"}
+            self._send(
+                {
+                    "id": "x",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": "m",
+                    "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                }
+            )
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_slow_health_probe_marks_the_endpoint_busy_and_the_router_still_calls_it() -> None:
+    with slow_models_server(delay_s=1.5) as port:
+        endpoint = Endpoint(base_url=f"http://127.0.0.1:{port}/v1", backend=Backend.LLAMACPP)
+        health = probe(endpoint, timeout_s=0.3)
+        assert not health.ok and health.busy
+        config = ModelConfig(
+            tiers={name: Tier(model="m", endpoints=[endpoint]) for name in ("planner", "fast", "coder")},
+            health_timeout_s=0.3,
+        )
+        assert ModelRouter(config).complete("planner", [HumanMessage(content="hi")]) == "hello"
+
+
+def test_a_refused_connection_is_not_busy() -> None:
+    with slow_models_server(delay_s=0) as port:
+        pass  # closed: nothing listens on the port any more
+    health = probe(Endpoint(base_url=f"http://127.0.0.1:{port}/v1"), timeout_s=0.5)
+    assert not health.ok and not health.busy
+
+
+def test_the_shared_embedded_server_counts_a_busy_server_as_serving() -> None:
+    with slow_models_server(delay_s=3.0) as port:
+        assert EmbeddedServer._serving(port)
+        assert not EmbeddedServer._healthy(port)  # start-up still waits for a real answer
+    assert not EmbeddedServer._serving(port)
