@@ -1,0 +1,249 @@
+"""Engines and the app's client path: tokens/s and time to first token, raw HTTP vs through the app.
+
+1. Per engine (llama.cpp, and vLLM-CPU when one is reachable), the same prompts at temperature 0:
+   - raw: httpx straight to /v1/chat/completions (non-streamed for tokens/s, streamed for TTFT);
+   - app: ModelRouter.complete for tokens/s, and the app's own ChatOpenAI (openai_chat_factory) streamed for TTFT.
+   Target: app/raw ≥ 0.9 for tokens/s and raw/app ≥ 0.9 for TTFT (the client path costs < 10 %).
+2. Fan-out: N breakdown-style structured calls (ComplexityScore, the scoring step) through ModelRouter.structured
+   with concurrency C, against a stub server that answers after a FIXED latency. Target: total time
+   ≤ 1.25 · ⌈N/C⌉ · latency, i.e. the app adds no serialisation of its own.
+
+Run: .venv/bin/python bench/engines.py [--llamacpp-url URL] [--vllm-url URL]
+Without --llamacpp-url the embedded llama.cpp server (SmolLM2) is started and stopped. vLLM is measured when
+--vllm-url is given or a server answers at the vllm-cpu profile's default URL (http://127.0.0.1:8000/v1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+from langchain_core.messages import HumanMessage
+
+from agents.llm.config import Backend, Endpoint, ModelConfig, Tier
+from agents.llm.router import ModelRouter, openai_chat_factory
+from agents.planner.schemas import ComplexityScore
+
+PROMPTS = [
+    "Write a short story about a dragon who learns to cook.",
+    "Explain how a hash map works to a new programmer.",
+    "Describe the steps to plan a small vegetable garden.",
+]
+MAX_TOKENS = 64
+RUNS = 3
+VLLM_DEFAULT_URL = "http://127.0.0.1:8000/v1"
+TARGET_RATIO = 0.9
+
+
+def served_model(base_url: str) -> str | None:
+    try:
+        response = httpx.get(base_url.rstrip("/") + "/models", timeout=10)
+        response.raise_for_status()
+        return str(response.json()["data"][0]["id"])
+    except (httpx.HTTPError, KeyError, IndexError, ValueError):
+        return None
+
+
+def body(model: str, prompt: str, **extra: object) -> dict:
+    # Same sampling as the app sends (temperature from the tier, max_completion_tokens from the tier).
+    return {
+        "model": model,
+        "messages": [{"role": "user", "content": prompt}],
+        "temperature": 0.0,
+        "max_completion_tokens": MAX_TOKENS,
+        **extra,
+    }
+
+
+def raw_tokens_per_s(client: httpx.Client, url: str, model: str, prompt: str) -> float:
+    start = time.perf_counter()
+    response = client.post(url + "/chat/completions", json=body(model, prompt), timeout=600)
+    response.raise_for_status()
+    return response.json()["usage"]["completion_tokens"] / (time.perf_counter() - start)
+
+
+def raw_ttft_s(client: httpx.Client, url: str, model: str, prompt: str) -> float:
+    start = time.perf_counter()
+    payload = body(model, prompt, stream=True)
+    with client.stream("POST", url + "/chat/completions", json=payload, timeout=600) as response:
+        response.raise_for_status()
+        first = None
+        for line in response.iter_lines():
+            if first is None and line.startswith("data: ") and line != "data: [DONE]":
+                delta = json.loads(line[6:])["choices"][0]["delta"]
+                if delta.get("content"):
+                    first = time.perf_counter() - start
+        return first if first is not None else float("nan")
+
+
+def app_router(url: str, model: str, backend: Backend) -> ModelRouter:
+    tier = Tier(
+        model=model,
+        endpoints=[Endpoint(base_url=url, backend=backend)],
+        temperature=0.0,
+        max_output_tokens=MAX_TOKENS,
+        timeout_s=600,
+    )
+    return ModelRouter(ModelConfig(tiers={"planner": tier, "fast": tier, "coder": tier}))
+
+
+def app_tokens_per_s(router: ModelRouter, prompt: str) -> float:
+    before = router.meter.tiers.get("planner")
+    tokens_before = before.output_tokens if before else 0
+    start = time.perf_counter()
+    router.complete("planner", [HumanMessage(content=prompt)])
+    elapsed = time.perf_counter() - start
+    return (router.meter.tiers["planner"].output_tokens - tokens_before) / elapsed
+
+
+def app_ttft_s(router: ModelRouter, prompt: str) -> float:
+    tier = router.config.tiers["planner"]
+    chat = openai_chat_factory("planner", tier, tier.endpoints[0])  # the app's own client configuration
+    start = time.perf_counter()
+    for chunk in chat.stream([HumanMessage(content=prompt)]):
+        if chunk.content:
+            return time.perf_counter() - start
+    return float("nan")
+
+
+def measure_engine(name: str, url: str, backend: Backend) -> None:
+    model = served_model(url)
+    if model is None:
+        print(f"{name}: no server answers at {url}; not measured")
+        return
+    router = app_router(url, model, backend)
+    client = httpx.Client()
+    raw_tps, app_tps, raw_ttft, app_ttft = [], [], [], []
+    raw_tokens_per_s(client, url, model, "Say hi.")  # warm connections and caches
+    app_tokens_per_s(router, "Say hi.")
+    for _ in range(RUNS):
+        for prompt in PROMPTS:  # interleaved so load from elsewhere hits both paths alike
+            raw_tps.append(raw_tokens_per_s(client, url, model, prompt))
+            app_tps.append(app_tokens_per_s(router, prompt))
+            raw_ttft.append(raw_ttft_s(client, url, model, prompt))
+            app_ttft.append(app_ttft_s(router, prompt))
+    client.close()
+    r_tps, a_tps = statistics.median(raw_tps), statistics.median(app_tps)
+    r_ttft, a_ttft = statistics.median(raw_ttft), statistics.median(app_ttft)
+    print(f"{name} ({model} at {url}), median of {len(raw_tps)} requests, ≤{MAX_TOKENS} tokens each:")
+    print(f"  tokens/s   raw {r_tps:7.1f}   app {a_tps:7.1f}   app/raw {a_tps / r_tps:.2f}  (target ≥ {TARGET_RATIO})")
+    print(
+        f"  TTFT ms    raw {r_ttft * 1000:7.0f}   app {a_ttft * 1000:7.0f}   raw/app {r_ttft / a_ttft:.2f}  "
+        f"(target ≥ {TARGET_RATIO})"
+    )
+
+
+# --- fan-out against a fixed-latency stub ----------------------------------------------------------------
+@contextmanager
+def fixed_latency_server(latency_s: float) -> Iterator[str]:
+    reply = json.dumps({"complexity": 4, "recommended_subtasks": 2, "reasoning": "moderate"})
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _send(self, payload: dict) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self._send({"object": "list", "data": [{"id": "stub", "object": "model"}]})
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            time.sleep(latency_s)
+            message = {"role": "assistant", "content": reply}
+            self._send(
+                {
+                    "id": "x",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": "stub",
+                    "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
+                    "usage": {"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70},
+                }
+            )
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def fan_out(n: int, concurrencies: list[int], latency_s: float) -> None:
+    print(f"fan-out: {n} structured ComplexityScore calls via ModelRouter.structured, stub latency {latency_s:.2f} s")
+    with fixed_latency_server(latency_s) as url:
+        router = app_router(url, "stub", Backend.VLLM)
+        router.structured("planner", ComplexityScore, [HumanMessage(content="warm up")])
+        for c in concurrencies:
+            start = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=c) as pool:
+                list(
+                    pool.map(
+                        lambda i: router.structured(
+                            "planner", ComplexityScore, [HumanMessage(content=f"Score task {i}: build the login page")]
+                        ),
+                        range(n),
+                    )
+                )
+            total = time.perf_counter() - start
+            target = 1.25 * math.ceil(n / c) * latency_s
+            print(f"  C={c:2d}  total {total:6.2f} s   target {target:6.2f} s   total/target {total / target:.2f} (≤1)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--llamacpp-url", help="an already running llama.cpp server (default: start the embedded one)")
+    parser.add_argument("--vllm-url", help=f"a vLLM server (default: try {VLLM_DEFAULT_URL})")
+    parser.add_argument("--fanout-n", type=int, default=16)
+    parser.add_argument("--concurrency", default="1,4,8")
+    parser.add_argument("--latency", type=float, default=0.25, help="the stub server's fixed latency in seconds")
+    args = parser.parse_args()
+
+    if args.llamacpp_url:
+        embedded = nullcontext(None)
+    else:
+        from taskmaster.serving.embedded import embedded_server
+        from taskmaster.settings import EmbeddedSettings
+
+        # A private runtime dir: our own server, never one another process may replace while we measure.
+        embedded = embedded_server(EmbeddedSettings(runtime_dir=Path(tempfile.mkdtemp(prefix="bench-engines-"))))
+    with embedded as server:
+        measure_engine("llama.cpp", args.llamacpp_url or server.base_url, Backend.LLAMACPP)
+
+    vllm_url = args.vllm_url or VLLM_DEFAULT_URL
+    if args.vllm_url or served_model(vllm_url):
+        measure_engine("vLLM", vllm_url, Backend.VLLM)
+    else:
+        print(
+            f"vLLM: not measured (nothing answers at {vllm_url}). Start one with `make test-vllm`'s venv, e.g.\n"
+            "  .venv-vllm/bin/python -m vllm.entrypoints.openai.api_server --model "
+            "~/.cache/taskmaster/vllm-integration/smollm2-135m-instruct-hf --served-model-name smollm2-135m-instruct "
+            "--dtype float32 --host 127.0.0.1 --port 8000\n  then rerun with --vllm-url http://127.0.0.1:8000/v1"
+        )
+
+    fan_out(args.fanout_n, [int(c) for c in args.concurrency.split(",")], args.latency)
+
+
+if __name__ == "__main__":
+    main()
