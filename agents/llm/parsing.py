@@ -32,7 +32,7 @@ def parse_reply(message: AIMessage, schema: type[T]) -> T:
     if match:
         text = match.group(1)
     try:
-        data = json.loads(text)
+        data = json.loads(text, strict=False)  # small models put raw newlines inside strings; harmless
     except json.JSONDecodeError as exc:
         hint = " (the reply was cut off at the token limit; answer more briefly)" if truncated else ""
         raise InvalidOutput(f"not valid JSON: {exc.msg} at char {exc.pos}{hint}") from exc

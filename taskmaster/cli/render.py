@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.tree import Tree
@@ -53,9 +54,9 @@ def task_panel(full_id: str, task: Task) -> Panel:
     table.add_row("Priority", str(task.priority))
     table.add_row("Complexity", "-" if task.complexity is None else str(task.complexity))
     table.add_row("Depends on", ", ".join(str(d) for d in task.dependencies) or "-")
-    table.add_row("Description", task.description or "-")
-    table.add_row("Details", task.details or "-")
-    table.add_row("Test strategy", task.test_strategy or "-")
+    table.add_row("Description", escape(task.description or "-"))
+    table.add_row("Details", escape(task.details or "-"))
+    table.add_row("Test strategy", escape(task.test_strategy or "-"))
     if task.subtasks:
         table.add_row("Subtasks", "\n".join(task_label(f"{full_id}.{s.id}", s) for s in task.subtasks))
-    return Panel(table, title=f"Task {full_id}: {task.title}", expand=False)
+    return Panel(table, title=escape(f"Task {full_id}: {task.title}"), expand=False)
