@@ -256,3 +256,22 @@ def run_autonomous(
         summary.seconds = round(time.monotonic() - started, 2)
         records.finish(thread_id, summary.state, summary.stop_reason, summary.as_json())
         return summary
+
+
+def studio_context(settings: Settings, stack: ExitStack) -> TaskmasterContext:
+    """A context for LangGraph Studio, which builds graphs once per server process and owns the thread ids.
+
+    Claims are held under one run id per Studio process; resources live until `stack` closes (at exit).
+    """
+    import os
+
+    run_id = f"studio-{os.getpid()}"
+    resources = LazyResources(settings, stack)
+    store = TaskFile(settings.tasks_file, settings.tag)
+    r = settings.run
+    return TaskmasterContext(
+        board=TaskBoard(store, ClaimBook(claims_path(settings.tasks_file)), run_id),
+        work=build_dispatcher(settings, resources, run_id),
+        parse=_parser(settings, resources),
+        limits=RunLimits(r.max_tasks, r.max_minutes, r.token_budget, r.concurrency),
+    )
