@@ -209,7 +209,8 @@ def scheduler(
     console.print(
         f"Scheduler for {settings.project_dir}: {len(service.store.all())} schedule(s), checking for changes every "
         f"{policy.poll_seconds:g} s; catch_up={policy.catch_up}, coalesce={policy.coalesce}, "
-        f"misfire_grace_seconds={policy.misfire_grace_seconds}. Ctrl-C to stop."
+        f"misfire_grace_seconds={policy.misfire_grace_seconds}. Ctrl-C to stop.",
+        soft_wrap=True,
     )
     service.run_forever(exit_after=exit_after)
     console.print("Scheduler stopped.")
