@@ -25,6 +25,7 @@ from graphs.breakdown import graph as breakdown_module
 from graphs.breakdown.graph import BreakdownContext, BreakdownLimits, build_breakdown_graph
 from graphs.codegen import CodegenContext, build_codegen_graph
 from graphs.research import ResearchContext, build_research_graph
+from graphs.taskmaster import RECURSION_LIMIT, RunLimits, TaskmasterContext, build_taskmaster_graph
 from taskmaster.runtime import model_router
 from taskmaster.settings import Settings, load_settings
 
@@ -92,14 +93,54 @@ def codegen_context() -> CodegenContext:
     )
 
 
+@functools.cache
+def _autonomy_resources() -> Any:
+    from taskmaster.autonomy import LazyResources
+
+    return LazyResources(_settings(), _resources)
+
+
+def taskmaster_context() -> TaskmasterContext:
+    """A fresh context per run (limits count from the run's start), claiming tasks as the Studio thread."""
+    from langgraph.config import get_config
+
+    from taskmaster.autonomy import _parser, build_dispatcher
+    from tasks.board import TaskBoard
+    from tasks.claims import ClaimBook, claims_path
+    from tasks.store import TaskFile
+
+    settings = _settings()
+    thread_id = str(get_config()["configurable"].get("thread_id") or "studio")
+    resources = _autonomy_resources()
+    board = TaskBoard(
+        TaskFile(settings.tasks_file, settings.tag), ClaimBook(claims_path(settings.tasks_file)), thread_id
+    )
+    r = settings.run
+    return TaskmasterContext(
+        board=board,
+        work=build_dispatcher(settings, resources, thread_id),
+        parse=_parser(settings, resources),
+        limits=RunLimits(
+            max_tasks=r.max_tasks, max_minutes=r.max_minutes, token_budget=r.token_budget, concurrency=r.concurrency
+        ),
+    )
+
+
 class LazyContext:
-    """Forwards attribute access to the Settings-built context, building it on first use."""
+    """Forwards attribute access to the Settings-built context, built on first use: one per run."""
 
     def __init__(self, factory: Callable[[], Any]) -> None:
         self._factory = factory
+        self._built: Any = None
+        self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._factory(), name)
+        if name.startswith("__"):
+            raise AttributeError(name)
+        with self._lock:
+            if self._built is None:
+                self._built = self._factory()
+        return getattr(self._built, name)
 
 
 def settings_context(name: str, factory: Callable[[], Any]) -> type:
@@ -126,3 +167,6 @@ breakdown_module.context_factory = breakdown_context  # its nodes accept a missi
 breakdown = for_studio(build_breakdown_graph(), "BreakdownFromSettings", breakdown_context)
 research = for_studio(build_research_graph(), "ResearchFromSettings", research_context)
 codegen = for_studio(build_codegen_graph(), "CodegenFromSettings", codegen_context)
+taskmaster = for_studio(
+    build_taskmaster_graph().with_config(recursion_limit=RECURSION_LIMIT), "TaskmasterFromSettings", taskmaster_context
+)

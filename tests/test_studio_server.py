@@ -1,5 +1,6 @@
 """LangGraph Studio's server (`langgraph dev`) loads every graph in langgraph.json and runs the breakdown graph
-against the real embedded model, with the dependencies it builds from Settings."""
+against the real embedded model, with the dependencies it builds from Settings; the autonomous loop's graph
+builds its context there too."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from e2e import ROOT
 
 LANGGRAPH = ROOT / ".venv" / "bin" / "langgraph"
-EXPECTED_GRAPHS = {"breakdown", "research", "codegen"}
+EXPECTED_GRAPHS = {"breakdown", "research", "codegen", "taskmaster"}
 READY_TIMEOUT_S = 90
 
 
@@ -107,3 +108,8 @@ def test_studio_serves_every_graph_and_runs_breakdown_on_the_embedded_model(stud
     assert len(state.get("tasks", [])) >= 1, state
     assert all(task["title"].strip() for task in state["tasks"])
     assert state["nodes"]  # scored by the model through the Settings-built router
+
+    # the autonomous loop on a project without tasks stops at once, explaining why (no model needed)
+    loop = client.runs.wait(client.threads.create()["thread_id"], "taskmaster", input={})
+    assert loop["stop_reason"] == "nothing_ready", loop
+    assert any("has no tasks" in note for note in loop["notes"])
