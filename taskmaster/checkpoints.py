@@ -1,7 +1,8 @@
 """The checkpointer Settings ask for: Postgres when `checkpoint_url` is set, else the project's SQLite file.
 
 A Postgres that cannot be used fails before any model starts, in one sentence that names the server (never
-the password) and what to change.
+the password) and what to change. Checkpoints hold PRDs, tasks and code, so like model endpoints the database
+must be on loopback (or a unix socket) unless its host is in `allow_hosts`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from contextlib import ExitStack, contextmanager
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from agents.llm.endpoints import is_loopback
 from graphs.checkpoint import postgres_checkpointer, sqlite_checkpointer
 from taskmaster.errors import AppError
 from taskmaster.settings import Settings
@@ -30,6 +32,19 @@ def describe_url(url: str) -> str:
     return f"{host}:{parts.get('port') or 5432}/{parts.get('dbname') or parts.get('user') or ''}".rstrip("/")
 
 
+def refuse_remote_hosts(url: str, allow_hosts: list[str]) -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict(url)
+    for key in ("host", "hostaddr"):
+        for host in filter(None, (parts.get(key) or "").split(",")):
+            if not (host.startswith("/") or is_loopback(host) or host in allow_hosts):
+                raise AppError(
+                    f"refusing the non-loopback Postgres host {host!r} for checkpoints: add {host!r} to allow_hosts "
+                    "in taskmaster.toml if you mean to send task data there"
+                )
+
+
 def _reason(exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return (lines[-1] if lines else type(exc).__name__).rstrip(".")
@@ -46,6 +61,7 @@ def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver]:
 
     with ExitStack() as stack:
         try:
+            refuse_remote_hosts(url, settings.allow_hosts)
             saver = stack.enter_context(postgres_checkpointer(url, connect_timeout_s=CONNECT_TIMEOUT_S))
         except psycopg.Error as exc:
             raise AppError(

@@ -95,6 +95,18 @@ def test_refused_connection_is_one_actionable_line(isolated_project: Path) -> No
     assert "127.0.0.1" in message and "TASKMASTER_CHECKPOINT_URL" in message
 
 
+def test_remote_host_is_refused_unless_allowed(isolated_project: Path) -> None:
+    url = "postgresql://me@db.example.com:5432/tm"
+    settings = load_settings(isolated_project, checkpoint_url=url)
+    with pytest.raises(AppError) as refused, open_checkpointer(settings):
+        pass
+    assert "refusing the non-loopback Postgres host 'db.example.com'" in str(refused.value)
+    allowed = load_settings(isolated_project, checkpoint_url=url, allow_hosts=["db.example.com"])
+    with pytest.raises(AppError) as raised, open_checkpointer(allowed):  # allowed: it tries, and cannot resolve it
+        pass
+    assert "refusing" not in str(raised.value) and "db.example.com:5432/tm" in str(raised.value)
+
+
 def test_server_that_never_answers_times_out_in_seconds(isolated_project: Path) -> None:
     with socket.socket() as silent:  # accepts TCP connections (backlog) but never speaks the protocol
         silent.bind(("127.0.0.1", 0))
