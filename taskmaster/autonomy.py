@@ -138,7 +138,7 @@ def build_dispatcher(settings: Settings, resources: LazyResources, thread_id: st
     )
 
 
-def _parser(settings: Settings, resources: LazyResources) -> Callable[[str], None]:
+def prd_parser(settings: Settings, resources: LazyResources) -> Callable[[str], None]:
     def parse(text: str) -> None:
         inputs = {"mode": "parse", "source_text": text, "num_tasks": settings.breakdown.num_tasks, "first_id": 1}
         state = build_breakdown_graph().invoke(inputs, context=_breakdown_context(settings, resources.router()))
@@ -202,7 +202,7 @@ def run_autonomous(
         context = TaskmasterContext(
             board=board,
             work=build_dispatcher(settings, resources, thread_id),
-            parse=_parser(settings, resources),
+            parse=prd_parser(settings, resources),
             limits=RunLimits(
                 max_tasks=request.max_tasks if request.max_tasks is not None else r.max_tasks,
                 max_minutes=request.max_minutes if request.max_minutes is not None else r.max_minutes,
@@ -272,6 +272,6 @@ def studio_context(settings: Settings, stack: ExitStack) -> TaskmasterContext:
     return TaskmasterContext(
         board=TaskBoard(store, ClaimBook(claims_path(settings.tasks_file)), run_id),
         work=build_dispatcher(settings, resources, run_id),
-        parse=_parser(settings, resources),
+        parse=prd_parser(settings, resources),
         limits=RunLimits(r.max_tasks, r.max_minutes, r.token_budget, r.concurrency),
     )

@@ -104,7 +104,7 @@ def taskmaster_context() -> TaskmasterContext:
     """A fresh context per run (limits count from the run's start), claiming tasks as the Studio thread."""
     from langgraph.config import get_config
 
-    from taskmaster.autonomy import _parser, build_dispatcher
+    from taskmaster.autonomy import build_dispatcher, prd_parser
     from tasks.board import TaskBoard
     from tasks.claims import ClaimBook, claims_path
     from tasks.store import TaskFile
@@ -119,7 +119,7 @@ def taskmaster_context() -> TaskmasterContext:
     return TaskmasterContext(
         board=board,
         work=build_dispatcher(settings, resources, thread_id),
-        parse=_parser(settings, resources),
+        parse=prd_parser(settings, resources),
         limits=RunLimits(
             max_tasks=r.max_tasks, max_minutes=r.max_minutes, token_budget=r.token_budget, concurrency=r.concurrency
         ),

@@ -3,7 +3,9 @@ and every checkpoint is plain JSON-able data."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
+
+from typing_extensions import TypedDict  # pydantic (Studio's input forms) needs it on Python 3.11
 
 Mode = Literal["parse", "expand", "analyze"]
 

@@ -3,7 +3,9 @@ checkpoint is JSON-able."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
+
+from typing_extensions import TypedDict  # pydantic (Studio's input forms) needs it on Python 3.11
 
 
 def merge_hits(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:

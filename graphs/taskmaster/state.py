@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
+
+from typing_extensions import TypedDict  # pydantic (Studio's input forms) needs it on Python 3.11
 
 StopReason = Literal["all_done", "nothing_ready", "max_tasks", "max_minutes", "token_budget", "human_review", "error"]
 Outcome = Literal["done", "review", "deferred", "expanded", "error", "superseded"]
