@@ -86,3 +86,12 @@ def test_the_shared_embedded_server_counts_a_busy_server_as_serving() -> None:
         assert EmbeddedServer._serving(port)
         assert not EmbeddedServer._healthy(port)  # start-up still waits for a real answer
     assert not EmbeddedServer._serving(port)
+
+
+def test_the_embedded_llama_cpp_server_honours_the_tiers_reply_cap(embedded_server: object) -> None:
+    """llama-cpp-python ignores max_completion_tokens; the dialect sends max_tokens so the cap holds."""
+    endpoint = Endpoint(base_url=embedded_server.base_url, backend=Backend.LLAMACPP)  # type: ignore[attr-defined]
+    tier = Tier(model="smollm2", endpoints=[endpoint], max_output_tokens=16)
+    router = ModelRouter(ModelConfig(tiers={name: tier for name in ("planner", "fast", "coder")}))
+    router.complete("fast", [HumanMessage(content="Write a long story about a dragon, at least 300 words.")])
+    assert 0 < router.meter.tiers["fast"].output_tokens <= 16

@@ -58,6 +58,7 @@ def test_ollama_gets_its_context_length_sent() -> None:
     t = tier("http://127.0.0.1:11434/v1", backend=Backend.OLLAMA)
     assert request_extras(Backend.OLLAMA, t) == {"options": {"num_ctx": 4096}}
     assert request_extras(Backend.VLLM, t) == {}
+    assert request_extras(Backend.LLAMACPP, t) == {"max_tokens": t.max_output_tokens}
 
 
 def test_non_loopback_endpoints_are_refused_unless_allowlisted() -> None:

@@ -4,6 +4,8 @@ All backends speak OpenAI-compatible HTTP, but not the same structured-output di
 llama-cpp-python's server rejects `response_format: {type: json_schema}` and instead enforces a
 schema given as `{type: json_object, schema: …}`; vLLM, LM Studio, Ollama and OpenAI take
 `json_schema`. Ollama silently truncates prompts to its default context unless `num_ctx` is sent.
+llama-cpp-python's server ignores `max_completion_tokens` (what current OpenAI clients send) and only
+honours the older `max_tokens`.
 """
 
 from __future__ import annotations
@@ -43,4 +45,6 @@ def request_extras(backend: Backend, tier: Tier) -> dict[str, Any]:
     """Extra request-body fields a backend needs to honour the tier's settings."""
     if backend == Backend.OLLAMA:
         return {"options": {"num_ctx": tier.context_length}}
+    if backend == Backend.LLAMACPP:
+        return {"max_tokens": tier.max_output_tokens}
     return {}
