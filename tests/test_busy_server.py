@@ -95,3 +95,21 @@ def test_the_embedded_llama_cpp_server_honours_the_tiers_reply_cap(embedded_serv
     router = ModelRouter(ModelConfig(tiers={name: tier for name in ("planner", "fast", "coder")}))
     router.complete("fast", [HumanMessage(content="Write a long story about a dragon, at least 300 words.")])
     assert 0 < router.meter.tiers["fast"].output_tokens <= 16
+
+
+def test_a_structured_reply_cut_off_by_the_cap_is_one_clear_error(embedded_server: object) -> None:
+    """With the cap enforced, a too-long JSON reply must become StructuredOutputError, not a client traceback."""
+    import pytest
+    from pydantic import BaseModel
+
+    from agents.errors import StructuredOutputError
+
+    class Essay(BaseModel):
+        text: str
+
+    endpoint = Endpoint(base_url=embedded_server.base_url, backend=Backend.LLAMACPP)  # type: ignore[attr-defined]
+    tier = Tier(model="smollm2", endpoints=[endpoint], max_output_tokens=16)
+    config = ModelConfig(tiers={name: tier for name in ("planner", "fast", "coder")}, structured_retries=1)
+    prompt = [HumanMessage(content="Write a 300-word essay about dragons as JSON with a `text` field.")]
+    with pytest.raises(StructuredOutputError, match="cut off at the token limit"):
+        ModelRouter(config).structured("fast", Essay, prompt)

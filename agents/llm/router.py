@@ -210,7 +210,15 @@ class ModelRouter:
         attempts = self.config.structured_retries + 1
         last_error = ""
         for _ in range(attempts):
-            reply = self._invoke(tier_name, runnable, conversation)
+            try:
+                reply = self._invoke(tier_name, runnable, conversation)
+            except openai.LengthFinishReasonError:  # the client refuses a reply cut off at the token limit
+                last_error = "was cut off at the token limit"
+                conversation = [
+                    *messages,
+                    HumanMessage(content="Your last reply was too long. Reply with one much shorter JSON object."),
+                ]
+                continue
             try:
                 parsed = parse_reply(reply, schema)
             except InvalidOutput as exc:
