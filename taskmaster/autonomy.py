@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agents.llm.router import ModelRouter
-from graphs.breakdown import BreakdownContext, BreakdownLimits, build_breakdown_graph
+from graphs.breakdown import build_breakdown_graph
 from graphs.codegen import CodegenContext
 from graphs.errors import GraphError
 from graphs.research import ResearchContext
@@ -26,7 +26,7 @@ from taskmaster.checkpoints import open_checkpointer
 from taskmaster.errors import AppError
 from taskmaster.ledger import Ledger, ledger_path
 from taskmaster.run_records import RunRecords, records_path
-from taskmaster.runtime import model_router
+from taskmaster.runtime import breakdown_context, model_router
 from taskmaster.settings import Settings
 from tasks.board import TaskBoard
 from tasks.claims import ClaimBook, claims_path
@@ -98,19 +98,6 @@ class LazyResources:
             return self._kb
 
 
-def _breakdown_context(settings: Settings, router: ModelRouter) -> BreakdownContext:
-    b = settings.breakdown
-    tier = router.config.tier_for("planner")[1]
-    return BreakdownContext(
-        router=router,
-        limits=BreakdownLimits(b.threshold, b.max_depth, b.max_breadth, b.max_total_tasks),
-        context_length=tier.context_length,
-        max_output_tokens=tier.max_output_tokens,
-        tasks_file=settings.tasks_file,
-        tag=settings.tag,
-    )
-
-
 def build_dispatcher(settings: Settings, resources: LazyResources, thread_id: str) -> Dispatcher:
     from taskmaster.cli.code_commands import escalation_matrix
     from taskmaster.routing import start_policy_from_settings
@@ -129,7 +116,7 @@ def build_dispatcher(settings: Settings, resources: LazyResources, thread_id: st
     return Dispatcher(
         router=resources.router,
         codegen=codegen,
-        breakdown=lambda router: _breakdown_context(settings, router),
+        breakdown=lambda router: breakdown_context(settings, router, tasks_file=settings.tasks_file),
         research=research,
         code_dir=settings.data_dir / "code",
         threshold=b.threshold,
@@ -141,11 +128,23 @@ def build_dispatcher(settings: Settings, resources: LazyResources, thread_id: st
 def prd_parser(settings: Settings, resources: LazyResources) -> Callable[[str], None]:
     def parse(text: str) -> None:
         inputs = {"mode": "parse", "source_text": text, "num_tasks": settings.breakdown.num_tasks, "first_id": 1}
-        state = build_breakdown_graph().invoke(inputs, context=_breakdown_context(settings, resources.router()))
+        context = breakdown_context(settings, resources.router(), tasks_file=settings.tasks_file)
+        state = build_breakdown_graph().invoke(inputs, context=context)
         if not state.get("tasks"):
             raise GraphError("the PRD or goal produced no tasks; make it more specific or use a stronger profile")
 
     return parse
+
+
+def loop_context(settings: Settings, resources: LazyResources, run_id: str, limits: RunLimits) -> TaskmasterContext:
+    """The loop's context from Settings, claiming tasks as `run_id` (shared by `taskmaster run` and Studio)."""
+    store = TaskFile(settings.tasks_file, settings.tag)
+    return TaskmasterContext(
+        board=TaskBoard(store, ClaimBook(claims_path(settings.tasks_file)), run_id),
+        work=build_dispatcher(settings, resources, run_id),
+        parse=prd_parser(settings, resources),
+        limits=limits,
+    )
 
 
 @contextmanager
@@ -196,22 +195,16 @@ def run_autonomous(
             )
         if request.review is not None and not snapshot.interrupts:
             raise AppError(f"run {thread_id} is not waiting for a review; resume it without --review")
-        resources = LazyResources(settings, stack)
-        store = TaskFile(settings.tasks_file, settings.tag)
-        board = TaskBoard(store, ClaimBook(claims_path(settings.tasks_file)), thread_id)
-        context = TaskmasterContext(
-            board=board,
-            work=build_dispatcher(settings, resources, thread_id),
-            parse=prd_parser(settings, resources),
-            limits=RunLimits(
-                max_tasks=request.max_tasks if request.max_tasks is not None else r.max_tasks,
-                max_minutes=request.max_minutes if request.max_minutes is not None else r.max_minutes,
-                token_budget=request.token_budget if request.token_budget is not None else r.token_budget,
-                concurrency=concurrency,
-            ),
-            events=lambda task_id, event, detail: records.event(thread_id, task_id, event, detail),
-            counted_from=len(snapshot.values.get("results", [])) if snapshot.values else 0,
+        limits = RunLimits(
+            max_tasks=request.max_tasks if request.max_tasks is not None else r.max_tasks,
+            max_minutes=request.max_minutes if request.max_minutes is not None else r.max_minutes,
+            token_budget=request.token_budget if request.token_budget is not None else r.token_budget,
+            concurrency=concurrency,
         )
+        context = loop_context(settings, LazyResources(settings, stack), thread_id, limits)
+        context.events = lambda task_id, event, detail: records.event(thread_id, task_id, event, detail)
+        context.counted_from = len(snapshot.values.get("results", [])) if snapshot.values else 0
+        board = context.board
         records.start(
             thread_id, settings.tag, {k: v for k, v in asdict(request).items() if k != "source_text" and v is not None}
         )
@@ -257,21 +250,3 @@ def run_autonomous(
         records.finish(thread_id, summary.state, summary.stop_reason, summary.as_json())
         return summary
 
-
-def studio_context(settings: Settings, stack: ExitStack) -> TaskmasterContext:
-    """A context for LangGraph Studio, which builds graphs once per server process and owns the thread ids.
-
-    Claims are held under one run id per Studio process; resources live until `stack` closes (at exit).
-    """
-    import os
-
-    run_id = f"studio-{os.getpid()}"
-    resources = LazyResources(settings, stack)
-    store = TaskFile(settings.tasks_file, settings.tag)
-    r = settings.run
-    return TaskmasterContext(
-        board=TaskBoard(store, ClaimBook(claims_path(settings.tasks_file)), run_id),
-        work=build_dispatcher(settings, resources, run_id),
-        parse=prd_parser(settings, resources),
-        limits=RunLimits(r.max_tasks, r.max_minutes, r.token_budget, r.concurrency),
-    )

@@ -6,11 +6,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 from agents.llm.cache import ResponseCache
 from agents.llm.config import ModelConfig
 from agents.llm.router import ModelRouter
+from graphs.breakdown.graph import BreakdownContext, BreakdownLimits
 from taskmaster.profiles import model_config, uses_embedded_server
 from taskmaster.settings import Settings
 
@@ -55,4 +57,30 @@ def response_cache(settings: Settings) -> ResponseCache | None:
         ttl_s=settings.cache.ttl_s,
         embed=embed,
         semantic_threshold=settings.cache.semantic_threshold,
+    )
+
+
+def breakdown_limits(settings: Settings, depth: int | None = None) -> BreakdownLimits:
+    b = settings.breakdown
+    return BreakdownLimits(b.threshold, b.max_depth if depth is None else depth, b.max_breadth, b.max_total_tasks)
+
+
+def breakdown_context(
+    settings: Settings,
+    router: ModelRouter,
+    *,
+    tasks_file: Path | None,
+    limits: BreakdownLimits | None = None,
+    replace: bool = False,
+) -> BreakdownContext:
+    """The breakdown graph's context, sized from the planner tier; `tasks_file=None` returns the tree unwritten."""
+    tier = router.config.tier_for("planner")[1]
+    return BreakdownContext(
+        router=router,
+        limits=limits or breakdown_limits(settings),
+        context_length=tier.context_length,
+        max_output_tokens=tier.max_output_tokens,
+        tasks_file=tasks_file,
+        tag=settings.tag,
+        replace=replace,
     )

@@ -22,10 +22,11 @@ from typing import Any
 from pydantic_core import core_schema
 
 from graphs.breakdown import graph as breakdown_module
-from graphs.breakdown.graph import BreakdownContext, BreakdownLimits, build_breakdown_graph
+from graphs.breakdown.graph import BreakdownContext, build_breakdown_graph
 from graphs.codegen import CodegenContext, build_codegen_graph
 from graphs.research import ResearchContext, build_research_graph
 from graphs.taskmaster import RECURSION_LIMIT, RunLimits, TaskmasterContext, build_taskmaster_graph
+from taskmaster import runtime
 from taskmaster.runtime import model_router
 from taskmaster.settings import Settings, load_settings
 
@@ -57,18 +58,8 @@ def _once(factory: Callable[[], Any]) -> Callable[[], Any]:
 
 @_once
 def breakdown_context() -> BreakdownContext:
-    settings = _settings()
-    router = _router()
-    tier = router.config.tier_for("planner")[1]
-    b = settings.breakdown
-    return BreakdownContext(
-        router=router,
-        limits=BreakdownLimits(b.threshold, b.max_depth, b.max_breadth, b.max_total_tasks),
-        context_length=tier.context_length,
-        max_output_tokens=tier.max_output_tokens,
-        tasks_file=None,  # Studio runs return the tree; write it with `taskmaster import` if wanted
-        tag=settings.tag,
-    )
+    # Studio runs return the tree; write it with `taskmaster import` if wanted
+    return runtime.breakdown_context(_settings(), _router(), tasks_file=None)
 
 
 @_once
@@ -104,26 +95,15 @@ def taskmaster_context() -> TaskmasterContext:
     """A fresh context per run (limits count from the run's start), claiming tasks as the Studio thread."""
     from langgraph.config import get_config
 
-    from taskmaster.autonomy import build_dispatcher, prd_parser
-    from tasks.board import TaskBoard
-    from tasks.claims import ClaimBook, claims_path
-    from tasks.store import TaskFile
+    from taskmaster.autonomy import loop_context
 
     settings = _settings()
     thread_id = str(get_config()["configurable"].get("thread_id") or "studio")
-    resources = _autonomy_resources()
-    board = TaskBoard(
-        TaskFile(settings.tasks_file, settings.tag), ClaimBook(claims_path(settings.tasks_file)), thread_id
-    )
     r = settings.run
-    return TaskmasterContext(
-        board=board,
-        work=build_dispatcher(settings, resources, thread_id),
-        parse=prd_parser(settings, resources),
-        limits=RunLimits(
-            max_tasks=r.max_tasks, max_minutes=r.max_minutes, token_budget=r.token_budget, concurrency=r.concurrency
-        ),
+    limits = RunLimits(
+        max_tasks=r.max_tasks, max_minutes=r.max_minutes, token_budget=r.token_budget, concurrency=r.concurrency
     )
+    return loop_context(settings, _autonomy_resources(), thread_id, limits)
 
 
 class LazyContext:

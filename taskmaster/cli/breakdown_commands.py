@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from graphs.breakdown import BreakdownContext, BreakdownLimits, build_breakdown_graph
+from graphs.breakdown import BreakdownLimits, build_breakdown_graph
 from graphs.breakdown.roots import expansion_root, subtask_count
 from taskmaster.checkpoints import open_checkpointer
 from taskmaster.cli.common import console, err_console, fail, one_line_errors
@@ -16,7 +16,7 @@ from taskmaster.cli.graph_runs import run_graph, thread_id_for
 from taskmaster.cli.inputs import read_text_input
 from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, TagOpt, settings_for, task_file
 from taskmaster.cli.render import task_tree
-from taskmaster.runtime import model_router
+from taskmaster.runtime import breakdown_context, breakdown_limits, model_router
 from taskmaster.settings import Settings
 from tasks.model import TaskStatus
 from tasks.tree import find_task, iter_tasks, next_child_id
@@ -47,16 +47,7 @@ def _run_breakdown(
     payload = {"inputs": inputs, "limits": limits.__dict__, "tag": settings.tag, "profile": settings.profile}
     thread_id = thread or thread_id_for(inputs.get("mode", "parse"), payload)
     with open_checkpointer(settings) as saver, model_router(settings) as router:  # a dead database fails first
-        tier = router.config.tier_for("planner")[1]
-        context = BreakdownContext(
-            router=router,
-            limits=limits,
-            context_length=tier.context_length,
-            max_output_tokens=tier.max_output_tokens,
-            tasks_file=settings.tasks_file,
-            tag=settings.tag,
-            replace=replace,
-        )
+        context = breakdown_context(settings, router, tasks_file=settings.tasks_file, limits=limits, replace=replace)
         state = run_graph(
             build_breakdown_graph(saver),
             saver,
@@ -71,11 +62,6 @@ def _run_breakdown(
     for problem in state.get("problems", []):
         err_console.print(f"[yellow]warning:[/] {problem}")
     return state
-
-
-def _limits(settings: Settings, depth: int | None) -> BreakdownLimits:
-    b = settings.breakdown
-    return BreakdownLimits(b.threshold, b.max_depth if depth is None else depth, b.max_breadth, b.max_total_tasks)
 
 
 def _parse(
@@ -103,7 +89,7 @@ def _parse(
         "research_context": _research_context(settings, text[:2000]) if research else None,
     }
     state = _run_breakdown(
-        settings, inputs, _limits(settings, depth), replace=force, thread=thread, fresh=fresh, label="planning"
+        settings, inputs, breakdown_limits(settings, depth), replace=force, thread=thread, fresh=fresh, label="planning"
     )
     written = task_file(settings).load()
     count = sum(1 for _ in iter_tasks(written))
@@ -197,7 +183,7 @@ def expand(
         fail("give a task id or --all (not both)")
     settings = settings_for(project, tag, profile)
     tasks = task_file(settings).load()
-    limits = _limits(settings, depth)
+    limits = breakdown_limits(settings, depth)
     if all_tasks:
         targets = [(str(t.id), t) for t in tasks if t.status == TaskStatus.PENDING and (force or not t.subtasks)]
         if not targets:
@@ -245,7 +231,7 @@ def analyze_complexity(
     state = _run_breakdown(
         settings,
         {"mode": "analyze", "roots": roots},
-        _limits(settings, 0),
+        breakdown_limits(settings, 0),
         replace=False,
         thread=None,
         fresh=True,
