@@ -20,15 +20,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 from filelock import FileLock
 
+from agents.llm.config import Endpoint
+from agents.llm.endpoints import probe
 from taskmaster.errors import AppError
 from taskmaster.serving.bundled_models import resolve_model_file
 from taskmaster.serving.process import cmdline_of, free_port, pid_alive, stop_process_group
 from taskmaster.settings import EmbeddedSettings
 
 HOST = "127.0.0.1"
+PROBE_TIMEOUT_S = 2.0
 SERVER_MODULE = "llama_cpp.server"
 
 
@@ -130,19 +132,12 @@ class EmbeddedServer:
     def _serving(port: int) -> bool:
         """Healthy, or busy: llama.cpp answers one request at a time, so a server in the middle of another run's
         long reply accepts the connection but not in time. Replacing it would kill that run's request."""
-        try:
-            return httpx.get(f"http://{HOST}:{port}/v1/models", timeout=2.0).status_code == 200
-        except httpx.ReadTimeout:
-            return True
-        except httpx.HTTPError:
-            return False
+        health = probe(Endpoint(base_url=f"http://{HOST}:{port}/v1"), PROBE_TIMEOUT_S)
+        return health.ok or health.busy
 
     @staticmethod
     def _healthy(port: int) -> bool:
-        try:
-            return httpx.get(f"http://{HOST}:{port}/v1/models", timeout=2.0).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return probe(Endpoint(base_url=f"http://{HOST}:{port}/v1"), PROBE_TIMEOUT_S).ok
 
     def _stop(self, state: dict) -> None:
         pid = int(state.get("pid", 0))
