@@ -96,8 +96,9 @@ class TaskBoard:
         pick = Pick()
         with self.store.edit() as tasks:
             pick.completed_parents = complete_finished_parents(tasks)
-            others = self.claims.held_by_others(self.tag, self.run_id)
-            claimed = set(self.claims.claims(self.tag))
+            claims = self.claims.claims(self.tag)
+            others = {c.task_id for c in claims.values() if c.run_id != self.run_id and c.is_live()}
+            claimed = set(claims)
             while len(pick.tickets) < limit:
                 taken = {t.task_id for t in pick.tickets}
 

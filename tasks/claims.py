@@ -83,10 +83,6 @@ class ClaimBook:
             ).fetchall()
         return {row[1]: Claim(*row) for row in rows}
 
-    def held_by_others(self, tag: str, run_id: str) -> set[str]:
-        """Task ids that live claims of other runs hold."""
-        return {c.task_id for c in self.claims(tag).values() if c.run_id != run_id and c.is_live()}
-
     def take(self, tag: str, task_id: str, run_id: str) -> bool:
         """Claim the task for `run_id`; False if another run holds it and is alive."""
         with self._connect() as conn:
