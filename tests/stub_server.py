@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextmanager
-def stub_openai_server(reply: str, model: str = "stub") -> Iterator[str]:
+def stub_openai_server(reply: str, model: str = "stub", *, models_delay_s: float = 0.0) -> Iterator[str]:
+    """`models_delay_s` slows only /v1/models, like a one-slot server busy with another reply."""
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
@@ -25,6 +28,7 @@ def stub_openai_server(reply: str, model: str = "stub") -> Iterator[str]:
             self.wfile.write(data)
 
         def do_GET(self) -> None:
+            time.sleep(models_delay_s)
             self._send({"object": "list", "data": [{"id": model, "object": "model"}]})
 
         def do_POST(self) -> None:

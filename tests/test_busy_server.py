@@ -3,14 +3,11 @@ or replaced: replacing the shared embedded server killed another run's request i
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from langchain_core.messages import HumanMessage
+from stub_server import stub_openai_server
 
 from agents.llm.config import Backend, Endpoint, ModelConfig, Tier
 from agents.llm.endpoints import probe
@@ -21,45 +18,8 @@ from taskmaster.serving.embedded import EmbeddedServer
 @contextmanager
 def slow_models_server(delay_s: float) -> Iterator[int]:
     """/v1/models answers only after `delay_s`; chat completions answer at once."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def _send(self, body: dict) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            time.sleep(delay_s)
-            self._send({"object": "list", "data": [{"id": "m", "object": "model"}]})
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            message = {"role": "assistant", "content": "hello"}
-            self._send(
-                {
-                    "id": "x",
-                    "object": "chat.completion",
-                    "created": 0,
-                    "model": "m",
-                    "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                }
-            )
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with stub_openai_server("hello", model="m", models_delay_s=delay_s) as url:
+        yield int(url.rsplit(":", 1)[1].split("/", 1)[0])
 
 
 def test_a_slow_health_probe_marks_the_endpoint_busy_and_the_router_still_calls_it() -> None:
