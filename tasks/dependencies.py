@@ -12,9 +12,9 @@ from typing import Literal
 
 from tasks.errors import DependencyError
 from tasks.model import Task
-from tasks.tree import find_task, iter_tasks, resolve_dependency
+from tasks.tree import duplicate_ids, find_task, iter_tasks, resolve_dependency
 
-ProblemKind = Literal["missing", "self", "cycle"]
+ProblemKind = Literal["missing", "self", "cycle", "duplicate"]
 
 
 @dataclass
@@ -30,6 +30,8 @@ class DependencyProblem:
             return f"task {self.task_id} depends on {self.detail}, which does not exist"
         if self.kind == "self":
             return f"task {self.task_id} depends on itself"
+        if self.kind == "duplicate":
+            return f"task id {self.task_id} is used by {self.detail} tasks; give them distinct ids by hand"
         return f"dependency cycle: {self.detail}"
 
 
@@ -83,12 +85,26 @@ def _find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
     return cycles
 
 
+def _duplicate_problems(tasks: Sequence[Task]) -> list[DependencyProblem]:
+    counts: dict[str, int] = {}
+    for full_id, _ in iter_tasks(tasks):
+        counts[full_id] = counts.get(full_id, 0) + 1
+    return [DependencyProblem("duplicate", full_id, str(counts[full_id])) for full_id in duplicate_ids(tasks)]
+
+
 def validate_dependencies(tasks: Sequence[Task]) -> list[DependencyProblem]:
-    """All missing references, self references and cycles, at any depth."""
+    """Duplicate ids first, then all missing references, self references and cycles, at any depth.
+
+    A dependency on a duplicated id is ambiguous, so it is never called a self reference.
+    """
+    duplicates = _duplicate_problems(tasks)
+    ambiguous = {problem.task_id for problem in duplicates}
     graph = _graph(tasks)
-    problems: list[DependencyProblem] = []
+    problems: list[DependencyProblem] = list(duplicates)
     for full_id, deps in graph.items():
         for dep in deps:
+            if dep == full_id and full_id in ambiguous:
+                continue
             if dep == full_id:
                 problems.append(DependencyProblem("self", full_id, full_id))
             elif dep not in graph:
@@ -102,7 +118,11 @@ def fix_dependencies(tasks: Sequence[Task]) -> list[DependencyProblem]:
     """Drop missing and self references in place (and exact duplicates); return what was removed.
 
     Cycles are left alone: which edge to cut is a judgement call for the user, not something to guess.
+    Refuses (changing nothing) while two tasks share an id, since any reference to that id is ambiguous.
     """
+    duplicates = _duplicate_problems(tasks)
+    if duplicates:
+        raise DependencyError(f"{duplicates[0]} before fixing dependencies; nothing was changed")
     known = {full_id for full_id, _ in iter_tasks(tasks)}
     removed: list[DependencyProblem] = []
     for full_id, task in iter_tasks(tasks):
@@ -141,10 +161,17 @@ def _path(graph: dict[str, list[str]], start: str, goal: str) -> list[str] | Non
 
 
 def _stored_form(owner_id: str, dep_id: str) -> int | str:
-    """How Task Master would write `dep_id` in `owner_id`'s list: a bare int for siblings/top level, else dotted."""
+    """How Task Master writes `dep_id` in `owner_id`'s list: a bare int for a sibling subtask or a top-level task
+    of a top-level owner, else the dotted full id (which `toFullSubId` keeps as is)."""
     owner_parts, dep_parts = owner_id.split("."), dep_id.split(".")
     if len(owner_parts) == len(dep_parts) and owner_parts[:-1] == dep_parts[:-1]:
         return int(dep_parts[-1])
+    if len(owner_parts) > 1 and len(dep_parts) == 1:
+        parent = ".".join(owner_parts[:-1])
+        raise DependencyError(
+            f"subtask {owner_id} cannot depend on top-level task {dep_id}: Task Master reads a dependency without a "
+            f"dot on a subtask as a sibling; make task {parent} depend on {dep_id} instead"
+        )
     return dep_id
 
 
@@ -158,13 +185,14 @@ def add_dependency(tasks: Sequence[Task], task_id: str | int, depends_on: str | 
     graph = _graph(tasks)
     if dep_id in graph[owner_id]:
         return
+    stored = _stored_form(owner_id, dep_id)
     back_path = _path(graph, dep_id, owner_id)
     if back_path is not None:
         cycle = _format_path([owner_id, *back_path])
         raise DependencyError(
             f"making {owner_id} depend on {dep_id} would create a cycle {cycle}; remove one of those dependencies first"
         )
-    owner.dependencies = [*owner.dependencies, _stored_form(owner_id, dep_id)]
+    owner.dependencies = [*owner.dependencies, stored]
 
 
 def remove_dependency(tasks: Sequence[Task], task_id: str | int, depends_on: str | int) -> bool:
@@ -186,7 +214,9 @@ def topological_order(tasks: Sequence[Task]) -> list[str]:
     graph = _graph(tasks)
     for full_id, deps in graph.items():
         if full_id in deps:
-            raise DependencyError(f"task {full_id} depends on itself; run `taskmaster fix-dependencies` first")
+            raise DependencyError(
+                f"task {full_id} depends on itself; run `taskmaster validate-dependencies --fix` or remove it"
+            )
     pending = {full_id: sum(1 for dep in deps if dep in graph) for full_id, deps in graph.items()}
     dependants: dict[str, list[str]] = {full_id: [] for full_id in graph}
     for full_id, deps in graph.items():

@@ -19,15 +19,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
 from tasks.atomic import write_text_atomic
 from tasks.errors import TasksFileError
+from tasks.lock import TasksLock
 from tasks.model import Task
 
 DEFAULT_TAG = "master"
 LOCK_TIMEOUT_SECONDS = 30.0
+# Deeper than any breakdown we generate, far below what would exhaust Python's recursion limit.
+MAX_NESTING = 100
 
 Document = dict[str, Any]
 
@@ -84,6 +86,55 @@ def dump_document(document: Document) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+def id_key(task_id: Any) -> str:
+    """Comparable form of a stored id: Task Master writes `1` and `"1"` for the same task."""
+    return str(task_id).strip()
+
+
+def _check_tasks_list(path: Path, tag: str, raw_tasks: Any) -> list[Any]:
+    if not isinstance(raw_tasks, list):
+        raise TasksFileError(
+            f"tasks file {path}: tag {tag!r} has \"tasks\" as a JSON {_json_type(raw_tasks)}, not a list; "
+            "make it a list of tasks (restore it from version control if unsure)"
+        )
+    return raw_tasks
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number"
+    )
+
+
+def _check_nesting(path: Path, tag: str, raw_tasks: list[Any]) -> None:
+    """Refuse subtasks nested deeper than MAX_NESTING (iteratively, so the check itself cannot overflow)."""
+    stack: list[tuple[list[Any], str, int]] = [(raw_tasks, "", 1)]
+    while stack:
+        level, prefix, depth = stack.pop()
+        for raw in level:
+            if not isinstance(raw, dict):
+                continue
+            full_id = f"{prefix}{raw.get('id')}"
+            children = raw.get("subtasks")
+            if isinstance(children, list) and children:
+                if depth >= MAX_NESTING:
+                    shown = full_id if len(full_id) <= 60 else f"{full_id[:40]}…"
+                    raise TasksFileError(
+                        f"tasks file {path}: tag {tag!r} nests subtasks more than {MAX_NESTING} levels deep "
+                        f"(under task {shown}); flatten that branch by hand"
+                    )
+                stack.append((children, f"{full_id}.", depth + 1))
+
+
+@dataclass
+class BadTask:
+    """A task entry we could not understand: kept in the file untouched and reported, never dropped."""
+
+    index: int
+    raw: Any
+    message: str
+
+
 @dataclass
 class ImportedTag:
     """What `TaskFile.import_from` did to one tag."""
@@ -100,6 +151,8 @@ class TaskFile:
         self.path = Path(path)
         self.tag = tag
         self.lock_path = Path(f"{self.path}.lock")
+        # Entries of the last loaded tag that did not validate (see `BadTask`); the rest still load.
+        self.problems: list[BadTask] = []
 
     def __repr__(self) -> str:
         return f"TaskFile({str(self.path)!r}, tag={self.tag!r})"
@@ -125,6 +178,11 @@ class TaskFile:
             return {}
         try:
             document = json.loads(text)
+        except RecursionError:
+            raise TasksFileError(
+                f"tasks file {self.path} nests JSON too deeply to read (subtasks more than {MAX_NESTING} levels "
+                "deep?); flatten it by hand or restore it from version control"
+            ) from None
         except json.JSONDecodeError as exc:
             raise TasksFileError(
                 f"tasks file {self.path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
@@ -137,21 +195,47 @@ class TaskFile:
             )
         return document
 
-    def _parse_tasks(self, raw_tasks: list[Any], tag: str) -> list[Task]:
-        try:
-            return [Task.model_validate(raw) for raw in raw_tasks]
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise TasksFileError(
-                f"tasks file {self.path} has an invalid task in tag {tag!r} at {where}: {first['msg']}; "
-                "fix that entry by hand"
-            ) from exc
+    def _parse_tasks(self, raw_tasks: Any, tag: str, *, strict: bool = False) -> list[Task]:
+        """Validate a tag's tasks; entries that fail go to `self.problems` (or raise, with `strict`)."""
+        raw_list = _check_tasks_list(self.path, tag, raw_tasks)
+        _check_nesting(self.path, tag, raw_list)
+        tasks: list[Task] = []
+        self.problems = []
+        for index, raw in enumerate(raw_list):
+            try:
+                tasks.append(Task.model_validate(raw))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(part) for part in (index, *first["loc"]))
+                task_id = raw.get("id") if isinstance(raw, dict) else None
+                message = (
+                    f"tasks file {self.path} has an invalid task {task_id if task_id is not None else ''} "
+                    f"in tag {tag!r} at tasks.{where}: {first['msg']}; fix that entry by hand"
+                ).replace("task  in", "task in")
+                if strict:
+                    raise TasksFileError(message) from exc
+                self.problems.append(BadTask(index, raw, message))
+        return tasks
+
+    def _section_for(self, document: Document) -> dict[str, Any] | None:
+        """This tag's section, raising if the file has it in a shape we must not guess at."""
+        legacy_tasks = document.get("tasks")
+        if self.tag == DEFAULT_TAG and DEFAULT_TAG not in document and legacy_tasks is not None:
+            _check_tasks_list(self.path, self.tag, legacy_tasks)
+        raw = document.get(self.tag)
+        if isinstance(raw, dict) and "tasks" in raw:
+            _check_tasks_list(self.path, self.tag, raw["tasks"])
+        return tag_section(document, self.tag)
 
     def load(self) -> list[Task]:
-        """Tasks of this tag; [] if the file or tag does not exist yet."""
+        """Tasks of this tag; [] if the file or tag does not exist yet.
+
+        A task entry that does not validate is left out and described in `self.problems` (with its path), so one
+        bad entry never hides the rest of the tag; edits keep it in the file unchanged.
+        """
+        self.problems = []
         document = self.read_document()
-        section = tag_section(document, self.tag) if document is not None else None
+        section = self._section_for(document) if document is not None else None
         if section is None:
             return []
         return self._parse_tasks(section["tasks"], self.tag)
@@ -173,14 +257,8 @@ class TaskFile:
         Lower-level than `edit()`, for whole-file operations such as importing tags. An exception inside the
         block leaves the file untouched.
         """
-        lock = FileLock(self.lock_path, timeout=LOCK_TIMEOUT_SECONDS)
-        try:
-            lock.acquire()
-        except Timeout as exc:
-            raise TasksFileError(
-                f"tasks file {self.path} is locked by another process; retry, or delete {self.lock_path} "
-                "if no taskmaster command is running"
-            ) from exc
+        lock = TasksLock(self.path, timeout=LOCK_TIMEOUT_SECONDS)
+        lock.acquire()
         try:
             original = self.read_document()
             pristine = migrate_legacy(original) if original is not None else {}
@@ -199,8 +277,7 @@ class TaskFile:
         exits normally.
         """
         with self.edit_document() as document:
-            section = document.get(self.tag)
-            existing = section if isinstance(section, dict) and isinstance(section.get("tasks"), list) else None
+            existing = self._section_for(document)
             if existing is None and self.tag in document:
                 raise TasksFileError(
                     f"tasks file {self.path} has a top-level key {self.tag!r} that is not a tag; "
@@ -208,8 +285,11 @@ class TaskFile:
                 )
             raw_before = existing["tasks"] if existing is not None else []
             tasks = self._parse_tasks(raw_before, self.tag)
+            bad = list(self.problems)
             yield tasks
-            raw_after = [task.to_json() for task in tasks]
+            raw_after: list[Any] = [task.to_json() for task in tasks]
+            for entry in bad:  # entries we could not read go back where they were, untouched
+                raw_after.insert(min(entry.index, len(raw_after)), entry.raw)
             if raw_after == raw_before:
                 return
             if existing is None:
@@ -244,7 +324,7 @@ class TaskFile:
             for tag in tag_names(source):
                 incoming = source[tag]
                 # Refuse to import something we could not load afterwards, naming the source file.
-                TaskFile(src, tag)._parse_tasks(incoming["tasks"], tag)
+                TaskFile(src, tag)._parse_tasks(incoming["tasks"], tag, strict=True)
                 ours = tag_section(document, tag)
                 result = ImportedTag()
                 if ours is None or replace:
@@ -252,9 +332,9 @@ class TaskFile:
                     result.added = [raw["id"] for raw in incoming["tasks"]]
                     result.replaced = ours is not None
                 else:
-                    known = {raw.get("id") for raw in ours["tasks"]}
+                    known = {id_key(raw.get("id")) for raw in ours["tasks"] if isinstance(raw, dict)}
                     for raw in incoming["tasks"]:
-                        if raw["id"] in known:
+                        if id_key(raw["id"]) in known:
                             result.skipped.append(raw["id"])
                         else:
                             ours["tasks"].append(copy.deepcopy(raw))

@@ -6,7 +6,7 @@ are the one place that derivation lives.
 
 from collections.abc import Iterator, Sequence
 
-from tasks.errors import TaskNotFound
+from tasks.errors import TaskError, TaskNotFound
 from tasks.model import Task
 
 
@@ -36,10 +36,18 @@ def find_task(tasks: Sequence[Task], full_id: str | int) -> Task:
     """Return the task at `full_id`, or raise TaskNotFound with a hint for the user."""
     level: Sequence[Task] = tasks
     found: Task | None = None
-    for local_id in _split(full_id):
-        found = next((task for task in level if task.id == local_id), None)
-        if found is None:
+    parts = _split(full_id)
+    for depth, local_id in enumerate(parts):
+        matches = [task for task in level if task.id == local_id]
+        if not matches:
             raise _not_found(full_id)
+        if len(matches) > 1:
+            place = ".".join(str(part) for part in parts[: depth + 1])
+            raise TaskError(
+                f"task id {place} is ambiguous: {len(matches)} tasks share it; give them distinct ids by hand "
+                "(`taskmaster validate-dependencies` lists every duplicate)"
+            )
+        found = matches[0]
         level = found.subtasks
     assert found is not None  # _split never returns an empty list
     return found
@@ -61,14 +69,30 @@ def next_child_id(task_or_list: Task | Sequence[Task]) -> int:
 
 
 def resolve_dependency(full_id_of_owner: str, dep: int | str) -> str:
-    """Turn a stored dependency into a full id.
+    """Turn a stored dependency into a full id, as Task Master's `toFullSubId` does.
 
-    Task Master writes subtask dependencies on siblings as bare ints, so an int dep on subtask "3.2" means "3.<dep>";
-    an int on a top-level task is a top-level id; strings are already full ids.
+    On a subtask ("3.2"), any dependency without a dot names a sibling, whether stored as `1` or `"1"`: it means
+    "3.1". A dotted string ("4.1") is already a full id. On a top-level task every form is a full id as written.
+    (So a subtask cannot depend on a top-level task in Task Master's format; `add_dependency` refuses that.)
     """
-    if isinstance(dep, str):
-        return dep.strip()
+    text = str(dep).strip()
     owner_parts = str(full_id_of_owner).split(".")
-    if len(owner_parts) == 1:
-        return str(dep)
-    return ".".join([*owner_parts[:-1], str(dep)])
+    if len(owner_parts) == 1 or "." in text:
+        return text
+    return ".".join([*owner_parts[:-1], text])
+
+
+def duplicate_ids(tasks: Sequence[Task], prefix: str = "") -> list[str]:
+    """Full ids that more than one sibling uses (each reported once), at any depth; iterative for deep trees."""
+    found: list[str] = []
+    stack: list[tuple[Sequence[Task], str]] = [(tasks, prefix)]
+    while stack:
+        level, level_prefix = stack.pop()
+        seen: set[int] = set()
+        for task in level:
+            full_id = f"{level_prefix}{task.id}"
+            if task.id in seen and full_id not in found:
+                found.append(full_id)
+            seen.add(task.id)
+            stack.append((task.subtasks, f"{full_id}."))
+    return found

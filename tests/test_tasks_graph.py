@@ -86,13 +86,14 @@ def test_validate_reports_missing_self_and_cycles_with_path() -> None:
 def test_cycle_across_nesting_levels_is_found() -> None:
     tasks = _tasks({1: [], 2: ["3.1.1"], 3: []})
     child = Task.new(1, "child", dependencies=[])
-    child.subtasks.append(Task.new(1, "grandchild", dependencies=["2"]))
+    child.subtasks.append(Task.new(1, "grandchild", dependencies=["2.1"]))
     tasks[2].subtasks.append(child)
-    tasks[0].subtasks.append(Task.new(1, "a", dependencies=[2]))  # "1.1" → sibling "1.2": missing
+    tasks[1].subtasks.append(Task.new(1, "b", dependencies=["3.1.1"]))
+    tasks[0].subtasks.append(Task.new(1, "a", dependencies=["2"]))  # "1.1" → sibling "1.2" (toFullSubId): missing
     problems = validate_dependencies(tasks)
     assert [str(problem) for problem in problems] == [
         "task 1.1 depends on 1.2, which does not exist",
-        "dependency cycle: 2 → 3.1.1 → 2",
+        "dependency cycle: 3.1.1 → 2.1 → 3.1.1",
     ]
 
 

@@ -19,9 +19,16 @@ def test_statuses_and_priorities_use_task_master_values() -> None:
         "review",
         "deferred",
         "cancelled",
+        "blocked",
+        "completed",
     ]
     assert TaskStatus("in-progress") is TaskStatus.IN_PROGRESS
-    assert sorted(Priority, key=lambda priority: -priority.rank) == [Priority.HIGH, Priority.MEDIUM, Priority.LOW]
+    assert sorted(Priority, key=lambda priority: -priority.rank) == [
+        Priority.CRITICAL,
+        Priority.HIGH,
+        Priority.MEDIUM,
+        Priority.LOW,
+    ]
 
 
 def test_every_task_in_real_file_round_trips_with_key_order() -> None:

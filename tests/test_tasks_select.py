@@ -98,15 +98,32 @@ def test_deep_in_progress_parent_offers_its_subtasks() -> None:
     assert _picked([grandparent]) == "3.2.1"
 
 
-def test_set_status_done_cascades_to_all_descendants() -> None:
+def test_set_status_done_does_not_cascade_down_like_tm_core() -> None:
     parent = _task(1)
     child = _task(1, status="in-progress")
     child.subtasks.append(_task(1, status="cancelled"))
     parent.subtasks.extend([child, _task(2, status="done")])
     tasks = [parent, _task(2)]
-    assert set_status(tasks, "1", "done") == ["1", "1.1", "1.1.1"]
-    assert all(task.status is TaskStatus.DONE for full_id, task in iter_tasks(tasks) if full_id != "2")
-    assert tasks[1].status is TaskStatus.PENDING
+    assert set_status(tasks, "1", "done") == ["1"]
+    assert [task.status for _, task in iter_tasks(tasks)] == ["done", "in-progress", "cancelled", "done", "pending"]
+
+
+def test_subtask_status_rolls_up_to_parents_like_tm_core() -> None:
+    parent = _task(1)
+    parent.subtasks.extend([_task(1), _task(2)])
+    tasks = [parent]
+    assert set_status(tasks, "1.1", "in-progress") == ["1.1", "1"]
+    assert parent.status is TaskStatus.IN_PROGRESS
+    assert set_status(tasks, "1.1", "done") == ["1.1"]  # one done, one pending: parent stays in-progress
+    assert set_status(tasks, "1.2", "done") == ["1.2", "1"]
+    assert parent.status is TaskStatus.DONE
+    assert set_status(tasks, "1.1", "pending") == ["1.1", "1"]
+    assert parent.status is TaskStatus.IN_PROGRESS  # one still done
+    set_status(tasks, "1.2", "pending")
+    assert parent.status is TaskStatus.PENDING
+    set_status(tasks, "1.2", "blocked")  # mixed pending/blocked: tm-core leaves the parent alone
+    assert parent.status is TaskStatus.PENDING
+    assert "updatedAt" in parent.to_json() and "updatedAt" in parent.subtasks[1].to_json()
 
 
 def test_set_status_other_values_do_not_cascade_and_are_checked() -> None:
