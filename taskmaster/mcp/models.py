@@ -1,0 +1,47 @@
+"""One process-wide model router per project and profile, built on the first tool that needs a model (starting
+the embedded llama.cpp server then, not at server start) and closed when the MCP server stops.
+
+Task tools never come here, so `get_tasks` and friends answer without importing any model stack.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agents.llm.router import ModelRouter
+    from taskmaster.settings import Settings
+
+
+class Models:
+    def __init__(self) -> None:
+        self._stack = ExitStack()
+        self._routers: dict[str, ModelRouter] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(settings: Settings) -> str:
+        return settings.model_dump_json(exclude={"tag"})
+
+    def router(self, settings: Settings) -> ModelRouter:
+        from taskmaster.runtime import model_router
+
+        key = self._key(settings)
+        with self._lock:
+            if key not in self._routers:
+                self._routers[key] = self._stack.enter_context(model_router(settings))
+            return self._routers[key]
+
+    def loaded(self) -> list[dict[str, Any]]:
+        return [{"tiers": sorted(r.config.tiers)} for r in self._routers.values()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._routers.clear()
+            self._stack.close()
+            self._stack = ExitStack()
+
+
+MODELS = Models()

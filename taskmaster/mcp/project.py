@@ -1,0 +1,91 @@
+"""Task Master's common tool arguments (projectRoot, tag, file) turned into Settings and a TaskFile, the same way
+the CLI turns --project/--tag into them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import Field
+
+from taskmaster.mcp.results import ToolInputError
+
+if TYPE_CHECKING:
+    from taskmaster.settings import Settings
+    from tasks.store import TaskFile
+
+ProjectRoot = Annotated[
+    str | None,
+    Field(description="The directory of the project. Must be an absolute path (default: the server's directory)."),
+]
+Tag = Annotated[str | None, Field(description="Tag context to operate on (default: master).")]
+File = Annotated[
+    str | None, Field(description="Absolute path to the tasks file (default: .taskmaster/tasks/tasks.json).")
+]
+
+
+def settings_for(project_root: str | None, tag: str | None = None, profile: str | None = None) -> Settings:
+    from taskmaster.settings import load_settings
+
+    root = None
+    if project_root:
+        root = Path(project_root).expanduser()
+        if not root.is_dir():
+            raise ToolInputError(f"projectRoot {project_root} is not a directory; pass your project's absolute path")
+    overrides: dict[str, object] = {}
+    if profile:
+        overrides["profile"] = profile
+    settings = load_settings(root, **overrides)
+    chosen = tag or _active_tag(settings.tasks_file)
+    return settings.model_copy(update={"tag": chosen}) if chosen and chosen != settings.tag else settings
+
+
+def _active_tag(tasks_path: Path) -> str | None:
+    """The tag `use_tag` made current (Task Master's state.json), used when a call names no tag."""
+    from tasks.tags import read_state
+
+    tag = read_state(tasks_path).get("currentTag")
+    return tag if isinstance(tag, str) and tag else None
+
+
+def task_file(settings: Settings, file: str | None = None) -> TaskFile:
+    from tasks.store import TaskFile
+
+    if file:
+        path = Path(file).expanduser()
+        if not path.is_absolute():
+            path = settings.project_dir / path
+        if path.is_dir():
+            raise ToolInputError(f"file {file} is a directory; pass the path of a tasks.json")
+        return TaskFile(path, tag=settings.tag)
+    return TaskFile(settings.tasks_file, tag=settings.tag)
+
+
+def require_default_file(settings: Settings, file: str | None) -> None:
+    """Model tools write through the graphs, which use the project's tasks file; a different `file` is refused."""
+    if file and task_file(settings, file).path.resolve() != settings.tasks_file.resolve():
+        raise ToolInputError(
+            f"file {file} is not this project's tasks file ({settings.tasks_file}); "
+            "omit file, or pass the projectRoot that holds it"
+        )
+
+
+def id_list(ids: str) -> list[str]:
+    """Task Master's comma-separated id lists ("1,3.2")."""
+    parts = [part.strip() for part in str(ids).split(",") if part.strip()]
+    if not parts:
+        raise ToolInputError("id is empty; pass a task id like 3 or 3.2 (comma-separate several)")
+    return parts
+
+
+def as_int(value: str | int | None, name: str) -> int | None:
+    """Task Master passes counts as strings ("5"); accept both and say clearly when it is not a number."""
+    if value is None or value == "":
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ToolInputError(f"{name} must be a whole number, not {value!r}") from None
+    if number < 1:
+        raise ToolInputError(f"{name} must be at least 1, not {number}")
+    return number

@@ -1,0 +1,244 @@
+"""Task Master's model-free task tools (get_tasks, get_task, next_task, set_task_status, dependencies, tags,
+complexity_report) on the `tasks` package, as the CLI's list/show/next/set-status commands use it.
+
+Nothing here imports a model stack: these answer in milliseconds (bench/mcp_latency.py).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import Field
+
+from taskmaster.mcp.project import File, ProjectRoot, Tag, id_list, settings_for, task_file
+from taskmaster.mcp.results import ok, tool_errors
+from tasks.store import TaskFile
+
+STATUSES = ["pending", "in-progress", "done", "review", "deferred", "cancelled", "blocked", "completed"]
+TaskIds = Annotated[str, Field(description='Task id, or comma-separated ids, e.g. "1", "1.2" or "1,3.2".')]
+
+
+def _task_json(full_id: str, task: Any, *, with_subtasks: bool = True, status: set[str] | None = None) -> dict:
+    data = {**task.to_json(), "id": full_id if "." in full_id else task.id}
+    if not with_subtasks:
+        data.pop("subtasks", None)
+    elif status is not None and "subtasks" in data:
+        data["subtasks"] = [s for s in data["subtasks"] if s.get("status", "pending") in status]
+    return data
+
+
+def _status_filter(status: str | None) -> set[str] | None:
+    return {s.strip() for s in status.split(",") if s.strip()} if status else None
+
+
+@tool_errors
+async def get_tasks(
+    projectRoot: ProjectRoot = None,
+    status: Annotated[
+        str | None, Field(description="Filter by status (e.g. 'pending', 'done'); comma-separate several.")
+    ] = None,
+    withSubtasks: Annotated[bool | None, Field(description="Include subtasks nested in their parents.")] = None,
+    tag: Tag = None,
+    file: File = None,
+) -> CallToolResult:
+    """Get all tasks of a tag, optionally filtered by status, with or without their subtasks."""
+    from tasks.tree import iter_tasks
+
+    settings = settings_for(projectRoot, tag)
+    tasks = task_file(settings, file).load()
+    wanted = _status_filter(status)
+    shown = [t for t in tasks if wanted is None or t.status in wanted]
+    counts = Counter(str(t.status) for _, t in iter_tasks(tasks))
+    data = {
+        "tasks": [_task_json(str(t.id), t, with_subtasks=bool(withSubtasks)) for t in shown],
+        "filter": status or "all",
+        "tag": settings.tag,
+        "stats": {"total": len(tasks), "withSubtasks": sum(counts.values()), "byStatus": dict(counts)},
+    }
+    summary = f"{len(shown)} of {len(tasks)} tasks in tag {settings.tag!r}" + (
+        f" with status {status}" if status else ""
+    )
+    return ok(summary, data)
+
+
+@tool_errors
+async def get_task(
+    id: TaskIds,
+    status: Annotated[str | None, Field(description="Filter subtasks by status (e.g. 'pending', 'done').")] = None,
+    projectRoot: ProjectRoot = None,
+    tag: Tag = None,
+    file: File = None,
+) -> CallToolResult:
+    """Get one task (or several, comma-separated) with its subtasks."""
+    from tasks.tree import find_task
+
+    settings = settings_for(projectRoot, tag)
+    tasks = task_file(settings, file).load()
+    ids = id_list(id)
+    found = [_task_json(i, find_task(tasks, i), status=_status_filter(status)) for i in ids]
+    if len(found) == 1:
+        return ok(f"Task {ids[0]}: {found[0]['title']} ({found[0].get('status', 'pending')})", {"task": found[0]})
+    return ok(f"{len(found)} tasks: {', '.join(ids)}", {"tasks": found})
+
+
+@tool_errors
+async def next_task(
+    file: File = None,
+    complexityReport: Annotated[
+        str | None, Field(description="Ignored: complexity is stored on the tasks themselves.")
+    ] = None,
+    projectRoot: ProjectRoot = None,
+    tag: Tag = None,
+) -> CallToolResult:
+    """The next task to work on: pending or in-progress, every dependency done, by priority (Task Master's rule)."""
+    from tasks.select import next_task as pick
+
+    settings = settings_for(projectRoot, tag)
+    picked = pick(task_file(settings, file).load())
+    if picked is None:
+        return ok(
+            "Nothing is ready: every task is done, blocked by dependencies, or deferred.",
+            {"nextTask": None, "tag": settings.tag},
+        )
+    full_id, task = picked
+    return ok(f"Next: task {full_id}: {task.title}", {"nextTask": _task_json(full_id, task), "tag": settings.tag})
+
+
+@tool_errors
+async def set_task_status(
+    id: TaskIds,
+    status: Annotated[str, Field(description="New status.", json_schema_extra={"enum": STATUSES})],
+    file: File = None,
+    complexityReport: Annotated[str | None, Field(description="Ignored (complexity lives on the tasks).")] = None,
+    projectRoot: ProjectRoot = None,
+    tag: Tag = None,
+) -> CallToolResult:
+    """Set the status of one or more tasks or subtasks; done also completes their subtasks."""
+    from tasks.editing import set_task_status as set_status
+
+    settings = settings_for(projectRoot, tag)
+    changed = set_status(task_file(settings, file), id_list(id), status)
+    return ok(
+        f"Set {', '.join(changed) or id} to {status}.", {"updated": changed, "status": status, "tag": settings.tag}
+    )
+
+
+@tool_errors
+async def add_dependency(
+    id: Annotated[str, Field(description="ID of the task that will depend on another task.")],
+    dependsOn: Annotated[str, Field(description="ID of the task that will become a dependency.")],
+    file: File = None,
+    projectRoot: ProjectRoot = None,
+    tag: Tag = None,
+) -> CallToolResult:
+    """Make a task depend on another; refused if it would create a cycle."""
+    from tasks.dependencies import add_dependency as add
+
+    settings = settings_for(projectRoot, tag)
+    with task_file(settings, file).edit() as tasks:
+        add(tasks, id, dependsOn)
+    return ok(f"Task {id} now depends on {dependsOn}.", {"id": id, "dependsOn": dependsOn})
+
+
+@tool_errors
+async def remove_dependency(
+    id: Annotated[str, Field(description="Task ID to remove the dependency from.")],
+    dependsOn: Annotated[str, Field(description="Task ID to remove as a dependency.")],
+    file: File = None,
+    projectRoot: ProjectRoot = None,
+    tag: Tag = None,
+) -> CallToolResult:
+    """Remove a dependency from a task."""
+    from tasks.dependencies import remove_dependency as remove
+
+    settings = settings_for(projectRoot, tag)
+    with task_file(settings, file).edit() as tasks:
+        removed = remove(tasks, id, dependsOn)
+    summary = f"Removed {id} → {dependsOn}." if removed else f"Task {id} did not depend on {dependsOn}."
+    return ok(summary, {"id": id, "dependsOn": dependsOn, "removed": removed})
+
+
+@tool_errors
+async def validate_dependencies(file: File = None, projectRoot: ProjectRoot = None, tag: Tag = None) -> CallToolResult:
+    """Check for missing references, self-references and cycles (changes nothing)."""
+    from tasks.dependencies import validate_dependencies as validate
+
+    settings = settings_for(projectRoot, tag)
+    problems = [str(p) for p in validate(task_file(settings, file).load())]
+    summary = "Dependencies are valid." if not problems else f"{len(problems)} dependency problem(s): {problems[0]}"
+    return ok(summary, {"valid": not problems, "problems": problems})
+
+
+@tool_errors
+async def fix_dependencies(file: File = None, projectRoot: ProjectRoot = None, tag: Tag = None) -> CallToolResult:
+    """Remove missing and self references; cycles are reported for you to break."""
+    from tasks.dependencies import fix_dependencies as fix
+    from tasks.dependencies import validate_dependencies as validate
+
+    settings = settings_for(projectRoot, tag)
+    with task_file(settings, file).edit() as tasks:
+        fixed = [str(p) for p in fix(tasks)]
+        remaining = [str(p) for p in validate(tasks)]
+    summary = f"Fixed {len(fixed)} problem(s)" + (f"; {len(remaining)} remain: {remaining[0]}" if remaining else ".")
+    return ok(summary, {"fixed": fixed, "remaining": remaining})
+
+
+@tool_errors
+async def complexity_report(file: File = None, projectRoot: ProjectRoot = None, tag: Tag = None) -> CallToolResult:
+    """The complexity scores analyze_project_complexity stored on the tasks (no separate report file)."""
+    from tasks.tree import iter_tasks
+
+    settings = settings_for(projectRoot, tag)
+    rows = [
+        {"taskId": full_id, "taskTitle": t.title, "complexityScore": t.complexity, "status": str(t.status)}
+        for full_id, t in iter_tasks(task_file(settings, file).load())
+        if t.complexity is not None
+    ]
+    if not rows:
+        return ok(
+            "No complexity scores yet; run analyze_project_complexity first.",
+            {"complexityAnalysis": [], "tag": settings.tag},
+        )
+    return ok(f"{len(rows)} scored task(s) in tag {settings.tag!r}", {"complexityAnalysis": rows, "tag": settings.tag})
+
+
+@tool_errors
+async def list_tags(
+    showMetadata: Annotated[bool | None, Field(description="Include each tag's metadata.")] = None,
+    file: File = None,
+    projectRoot: ProjectRoot = None,
+) -> CallToolResult:
+    """List the tags with their task counts; `current` is the tag tools use when a call names none."""
+    from tasks.tags import list_tags as rows_of
+
+    settings = settings_for(projectRoot)
+    store = task_file(settings, file)
+    tags = rows_of(store.path)
+    if showMetadata:
+        for row in tags:
+            row["metadata"] = TaskFile(store.path, tag=row["name"]).metadata()
+    current = next((row["name"] for row in tags if row["current"]), settings.tag)
+    return ok(f"{len(tags)} tag(s); current: {current}", {"tags": tags, "currentTag": current})
+
+
+READ_ONLY = ToolAnnotations(read_only_hint=True)
+TOOLS: list[tuple[Any, bool]] = [
+    (get_tasks, True),
+    (get_task, True),
+    (next_task, True),
+    (set_task_status, False),
+    (add_dependency, False),
+    (remove_dependency, False),
+    (validate_dependencies, True),
+    (fix_dependencies, False),
+    (complexity_report, True),
+    (list_tags, True),
+]
+
+
+def register(server: MCPServer) -> None:
+    for fn, read_only in TOOLS:
+        server.add_tool(fn, name=fn.__name__, annotations=READ_ONLY if read_only else None)
