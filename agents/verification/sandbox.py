@@ -36,6 +36,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -71,6 +72,7 @@ class SandboxResult:
     timed_out: bool
     killed_reason: str | None
     duration_s: float
+    channel_out: bytes = b""  # what the run wrote to the private channel (see run_in_sandbox)
 
 
 def run_in_sandbox(
@@ -80,10 +82,14 @@ def run_in_sandbox(
     stdin: str | None = None,
     *,
     extra_env: dict[str, str] | None = None,
+    channel: bytes | None = None,
 ) -> SandboxResult:
     """Write `files` into a fresh temp dir and run `argv` there (no shell) under `limits`.
 
     `extra_env` adds tool switches (never secrets) on top of the scrubbed environment.
+    `channel` opens a private two-pipe channel: the run reads `channel` (at most 4 KiB, e.g. a one-time key) from
+    the first fd until EOF and may write up to 4 MiB to the second; TM_SANDBOX_FDS="<in>:<out>" names them. The
+    bytes written come back as `channel_out`. Neither is a file, so nothing on disk or in stdout can stand in.
     """
     limits = limits or SandboxLimits()
     if not argv:
@@ -91,7 +97,7 @@ def run_in_sandbox(
     _require_tools()
     run_root = Path(tempfile.mkdtemp(prefix="tm-sandbox-"))
     try:
-        return _run(argv, files, limits, stdin, run_root, extra_env or {})
+        return _run(argv, files, limits, stdin, run_root, extra_env or {}, channel)
     finally:
         shutil.rmtree(run_root, ignore_errors=True)
 
@@ -103,6 +109,7 @@ def _run(
     stdin: str | None,
     run_root: Path,
     extra_env: dict[str, str],
+    channel: bytes | None = None,
 ) -> SandboxResult:
     rootful = os.geteuid() == 0
     uid = random.randrange(*_UID_RANGE) if rootful else os.getuid()
@@ -120,16 +127,21 @@ def _run(
     command = [*_unshare_argv(limits, rootful), "sh", "-c", script, "sh", *argv]
     out_path, err_path = run_root / "stdout", run_root / "stderr"
     started = time.monotonic()
-    with out_path.open("wb") as out, err_path.open("wb") as err:
+    pipes = _Channel(channel) if channel is not None else None
+    env = {**extra_env, **_scrubbed_env(home, tmp), **(pipes.env() if pipes else {})}
+    with out_path.open("wb") as out, err_path.open("wb") as err, pipes or contextlib.nullcontext():
         proc = subprocess.Popen(
             command,
             cwd=work,
-            env={**extra_env, **_scrubbed_env(home, tmp)},
+            env=env,
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             start_new_session=True,
+            pass_fds=pipes.child_fds() if pipes else (),
         )
+        if pipes:
+            pipes.started()
         timed_out = False
         try:
             proc.communicate(input=stdin.encode() if stdin is not None else None, timeout=limits.wall_seconds)
@@ -145,7 +157,57 @@ def _run(
     if returncode == _SETUP_FAILED and _SETUP_MARK in stderr:
         raise VerificationError(f"the sandbox could not be set up ({stderr.strip()[-300:]}); check util-linux mounts")
     reason = f"wall-clock timeout after {limits.wall_seconds:g}s" if timed_out else _signal_reason(returncode)
-    return SandboxResult(returncode, stdout, stderr, timed_out, reason, round(duration, 4))
+    received = pipes.received if pipes else b""
+    return SandboxResult(returncode, stdout, stderr, timed_out, reason, round(duration, 4), received)
+
+
+class _Channel:
+    """Two pipes shared with the sandboxed run only: one carrying `data` in, one carrying a report out."""
+
+    MAX_IN = 4096
+    MAX_OUT = 4 * 1024 * 1024
+
+    def __init__(self, data: bytes) -> None:
+        if len(data) > self.MAX_IN:
+            raise VerificationError("sandbox channel data must fit in 4 KiB (it is meant for a one-time key)")
+        self._in_r, in_w = os.pipe()
+        os.write(in_w, data)  # fits in the pipe buffer, so this never blocks
+        os.close(in_w)  # the reader sees EOF after the data
+        self._out_r, self._out_w = os.pipe()
+        self.received = b""
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+
+    def env(self) -> dict[str, str]:
+        return {"TM_SANDBOX_FDS": f"{self._in_r}:{self._out_w}"}
+
+    def child_fds(self) -> tuple[int, int]:
+        return (self._in_r, self._out_w)
+
+    def started(self) -> None:
+        """Close the parent's copies of the child's ends, so EOF on the report pipe means the run is gone."""
+        os.close(self._in_r)
+        os.close(self._out_w)
+        self._in_r = self._out_w = -1
+        self._reader.start()
+
+    def _drain(self) -> None:
+        chunks, size = [], 0
+        while chunk := os.read(self._out_r, 65536):
+            if size < self.MAX_OUT:
+                chunks.append(chunk[: self.MAX_OUT - size])
+                size += len(chunks[-1])
+        self.received = b"".join(chunks)
+
+    def __enter__(self) -> _Channel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in (self._in_r, self._out_w):
+            if fd >= 0:
+                os.close(fd)
+        if self._reader.is_alive() or self._reader.ident is not None:
+            self._reader.join(timeout=5)
+        os.close(self._out_r)
 
 
 def _write_files(work: Path, files: dict[str, str]) -> None:

@@ -56,8 +56,13 @@ def verify(
     task_type: str = "standard_dev",
     spec: str = "",
     judge: Judge | None = None,
+    module_aliases: tuple[str, ...] = (),
 ) -> VerificationReport:
-    return run_verifiers(verifiers_for(task_type), code, language=language, tests=tests, spec=spec, judge=judge)
+    """`module_aliases`: extra names the tests may import the candidate by (besides `solution`)."""
+    names = verifiers_for(task_type)
+    return run_verifiers(
+        names, code, language=language, tests=tests, spec=spec, judge=judge, module_aliases=module_aliases
+    )
 
 
 def run_verifiers(
@@ -68,6 +73,7 @@ def run_verifiers(
     tests: str | None = None,
     spec: str = "",
     judge: Judge | None = None,
+    module_aliases: tuple[str, ...] = (),
 ) -> VerificationReport:
     """Run `names` in order; a failed syntax or compile gate stops the run, an inapplicable one is skipped."""
     outcomes: list[VerifierOutcome] = []
@@ -79,7 +85,7 @@ def run_verifiers(
         elif name == "compile" and is_python:
             outcome = check_compiles(code)
         elif name == "tests" and is_python:
-            outcome = run_tests(code, tests)
+            outcome = run_tests(code, tests, aliases=module_aliases)
         elif name == "judge" and judge is not None:
             outcome = check_with_judge(spec, code, judge)
         else:

@@ -38,7 +38,10 @@ def _read_source(path: Path, what: str) -> str:
 @one_line_errors
 def verify_command(
     file: Annotated[Path, typer.Argument(help="Source file to verify.")],
-    tests: Annotated[Path | None, typer.Option("--tests", help="pytest file; it imports FILE as `solution`.")] = None,
+    tests: Annotated[
+        Path | None,
+        typer.Option("--tests", help="pytest file; it imports FILE by its own name (good.py: `good`) or `solution`."),
+    ] = None,
     task_type: Annotated[str, typer.Option("--type", help="quick_edit | standard_dev | complex | critical.")] = (
         "standard_dev"
     ),
@@ -57,7 +60,8 @@ def verify_command(
     code = _read_source(file, "FILE")
     test_code = _read_source(tests, "--tests file") if tests is not None else None
     lang = language or _BY_SUFFIX.get(file.suffix.lower(), "python")
-    report = verify(code, language=lang, tests=test_code, task_type=task_type)
+    aliases = (file.stem,) if file.stem.isidentifier() else ()
+    report = verify(code, language=lang, tests=test_code, task_type=task_type, module_aliases=aliases)
     if as_json:
         print(json.dumps(report.model_dump(), indent=2))
     else:
