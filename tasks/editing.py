@@ -154,7 +154,8 @@ def add_subtask(
 def update_task(
     store: TaskFile, task_id: str | int, *, fields: dict[str, Any] | None = None, append: str | None = None
 ) -> dict[str, Any]:
-    """Set any of UPDATABLE_FIELDS on one task or subtask, and/or append text to its details.
+    """Set any of UPDATABLE_FIELDS on one task or subtask, and/or append a timestamped note to its details
+    (Task Master's `<info added on …>` block, as `update-task --append` writes).
 
     Done tasks are refused, as Task Master refuses to rewrite completed work. Returns the task's JSON.
     """
@@ -174,9 +175,11 @@ def update_task(
                 task.test_strategy = str(value)
             else:
                 setattr(task, name, str(value))
+        stamp = now_iso()
         if append:
-            task.details = f"{task.details}\n\n{append.strip()}" if task.details else append.strip()
-        touch(task)
+            block = f"<info added on {stamp}>\n{append.strip()}\n</info added on {stamp}>"
+            task.details = f"{task.details}\n{block}" if task.details else block
+        touch(task, stamp)
         return task.to_json()
 
 

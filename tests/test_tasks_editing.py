@@ -63,7 +63,8 @@ def test_update_subtask_appends_timestamped_block(store: TaskFile) -> None:
 def test_update_task_fields_and_done_refused(store: TaskFile) -> None:
     editing.update_task(store, "1", fields={"title": "uno", "priority": "high"}, append="more")
     raw = _raw(store)[0]
-    assert (raw["title"], raw["priority"], raw["details"]) == ("uno", "high", "more")
+    assert (raw["title"], raw["priority"]) == ("uno", "high")
+    assert raw["details"].startswith("<info added on ") and "\nmore\n</info added on " in raw["details"]
     editing.set_task_status(store, "1", "done")
     with pytest.raises(TaskError, match="is done"):
         editing.update_task(store, "1", fields={"title": "again"})

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from agents.errors import AgentError
 from agents.escalation.matrix import EscalationMatrix
 from agents.escalation.types import TaskType
 from agents.llm.bounded import BoundedInt, BoundedStr
-from agents.llm.router import ModelRouter
+
+if TYPE_CHECKING:  # the router pulls in langchain/openai; config loading (task commands) must not
+    from agents.llm.router import ModelRouter
 
 KEYWORDS: dict[str, tuple[str, ...]] = {
     TaskType.CRITICAL: (
@@ -128,6 +129,8 @@ def classify(
 
 
 def _ask_model(router: ModelRouter, title: str, description: str) -> TaskTypeGuess:
+    from langchain_core.messages import HumanMessage, SystemMessage
+
     messages = [
         SystemMessage(
             content="Classify a software task. quick_edit: trivial one-line change. standard_dev: a normal feature "

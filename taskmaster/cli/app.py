@@ -1,8 +1,84 @@
-"""The `taskmaster` command: one Typer app that each command module registers itself on."""
+"""The `taskmaster` command: one Typer app whose commands are built on first use.
+
+Most commands drive models, graphs or the knowledge base, whose imports cost seconds; task commands only read a
+JSON file. So the app's click group imports a command's module only when that command runs (registry.COMMANDS
+says which module), and `--help` lists commands from the registry without importing any of them.
+Modules can still register eagerly with `module.register(app)` (tests do); eager commands win over lazy ones.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from typer.core import TyperCommand, TyperGroup
+
+from taskmaster.cli import registry
+
+
+class LazyGroup(TyperGroup):
+    """A click group that builds each command from its registry module on demand."""
+
+    _built: dict[str, Any]
+    _help_only = False
+
+    def _module_group(self, module_names: tuple[str, ...]) -> TyperGroup:
+        sub_app = typer.Typer()
+
+        @sub_app.callback()
+        def _unused() -> None:  # a callback keeps Typer from collapsing a one-command app into that command
+            pass
+
+        for module_name in module_names:
+            registry.load(module_name).register(sub_app)
+        group = typer.main.get_command(sub_app)
+        assert isinstance(group, TyperGroup)
+        return group
+
+    def _build(self, ctx: Any, name: str) -> Any:
+        built = self.__dict__.setdefault("_built", {})
+        if name in built:
+            return built[name]
+        modules = registry.modules_for(name)
+        if not modules:
+            return None
+        command = self._module_group(modules).get_command(ctx, name)
+        if command is not None:
+            built[name] = command
+        return command
+
+    def _unlisted(self, ctx: Any) -> dict[str, Any]:
+        if "_unlisted_commands" not in self.__dict__:
+            modules = registry.unlisted_modules()
+            group = self._module_group(modules) if modules else None
+            self.__dict__["_unlisted_commands"] = dict(group.commands) if group is not None else {}
+        return self.__dict__["_unlisted_commands"]
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = dict.fromkeys([*super().list_commands(ctx), *registry.COMMANDS])
+        if registry.unlisted_modules():
+            names.update(dict.fromkeys(self._unlisted(ctx)))
+        return list(names)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        eager = super().get_command(ctx, cmd_name)
+        if eager is not None:
+            return eager
+        if self._help_only and cmd_name in registry.COMMANDS:
+            # `--help` only needs the one-line help: don't import the module for it.
+            return TyperCommand(cmd_name, help=registry.COMMANDS[cmd_name][1], callback=None)
+        command = self._build(ctx, cmd_name)
+        if command is None and registry.unlisted_modules():
+            command = self._unlisted(ctx).get(cmd_name)
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._help_only = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._help_only = False
+
 
 app = typer.Typer(
     name="taskmaster",
@@ -10,16 +86,20 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=LazyGroup,
 )
 
 
-def _register_all() -> None:
-    from taskmaster.cli import registry
+@app.callback()
+def _root() -> None:
+    """Task Master Local: PRD to tasks, recursive breakdown, research and codegen on local models."""
 
+
+def _register_all() -> None:
+    """Register every command eagerly (the old start-up path; tests that need a fully built app use it)."""
     for module in registry.command_modules():
         module.register(app)
 
 
 def main() -> None:
-    _register_all()
     app()

@@ -18,6 +18,8 @@ STATUS_STYLE = {
     "review": "magenta",
     "deferred": "dim",
     "cancelled": "dim strike",
+    "blocked": "red",
+    "completed": "green",
 }
 
 
@@ -29,7 +31,8 @@ def task_label(full_id: str, task: Task) -> str:
     if task.dependencies:
         extras.append("after " + ", ".join(str(d) for d in task.dependencies))
     title = task.title.replace("[", r"\[")
-    return f"[bold]{full_id}[/] [{STATUS_STYLE.get(status, '')}]{status}[/] {title} [dim]({'; '.join(extras)})[/]"
+    style = STATUS_STYLE.get(status, "default")
+    return f"[bold]{full_id}[/] [{style}]{status}[/] {title} [dim]({'; '.join(extras)})[/]"
 
 
 def task_tree(tasks: Sequence[Task], title: str, status: str | None = None) -> Tree:

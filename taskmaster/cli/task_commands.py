@@ -1,5 +1,9 @@
 """Commands that read and edit tasks.json without a model: list, show, next, statuses, dependencies,
-import and export."""
+import and export.
+
+Kept light on purpose: nothing here imports the model, graph or knowledge stacks (tests/test_cli_lazy.py checks),
+so these commands start in a fraction of a second.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,28 @@ from typing import Annotated
 
 import typer
 
-from taskmaster.cli.common import console, fail, one_line_errors
-from taskmaster.cli.options import JsonOpt, ProjectOpt, TagOpt, settings_for, task_file
+from taskmaster.cli.common import console, err_console, fail, one_line_errors
+from taskmaster.cli.options import JsonOpt, ProjectOpt, TagOpt
 from taskmaster.cli.render import task_panel, task_tree
+from taskmaster.cli.task_options import task_settings, task_store
 from tasks.dependencies import add_dependency, fix_dependencies, remove_dependency, validate_dependencies
+from tasks.editing import set_task_status
 from tasks.interop import export_taskmaster
-from tasks.model import TaskStatus
-from tasks.select import next_task, set_status
+from tasks.select import next_task, parse_status
+from tasks.store import TaskFile
 from tasks.tree import find_task
 
-StatusArg = Annotated[TaskStatus, typer.Argument(help="pending, in-progress, done, review, deferred or cancelled")]
+StatusArg = Annotated[
+    str | None,
+    typer.Argument(help="pending, in-progress, done, review, deferred, cancelled, blocked (or use --status)"),
+]
+IdsArg = Annotated[str | None, typer.Argument(help="Task id(s), comma-separated (or use --id).")]
+
+
+def warn_problems(store: TaskFile) -> None:
+    """Name every entry the last load could not read: the rest was shown, these were not."""
+    for problem in store.problems:
+        err_console.print(f"[yellow]warning:[/] {problem.message}", markup=True, highlight=False)
 
 
 @one_line_errors
@@ -29,31 +45,46 @@ def list_tasks(
     as_json: JsonOpt = False,
 ) -> None:
     """List tasks as a tree with status, priority, complexity and dependencies."""
-    settings = settings_for(project, tag)
-    tasks = task_file(settings).load()
+    if status is not None:
+        parse_status(status)
+    store = task_store(project, tag)
+    tasks = store.load()
+    warn_problems(store)
     if as_json:
         console.print_json(json.dumps([t.to_json() for t in tasks]))
         return
     if not tasks:
-        console.print(f"No tasks in tag {settings.tag!r} yet. Try: taskmaster parse-prd PRD.md")
+        console.print(f"No tasks in tag {store.tag!r} yet. Try: taskmaster parse-prd PRD.md")
         return
-    console.print(task_tree(tasks, f"Tasks ({settings.tag})", status))
+    console.print(task_tree(tasks, f"Tasks ({store.tag})", status))
 
 
 @one_line_errors
-def show(task_id: str, project: ProjectOpt = None, tag: TagOpt = None, as_json: JsonOpt = False) -> None:
+def show(
+    task_id: IdsArg = None,
+    id_opt: Annotated[str | None, typer.Option("--id", "-i", help="Task id (Task Master's flag form).")] = None,
+    project: ProjectOpt = None,
+    tag: TagOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Show one task (ids like 3 or 3.2.1)."""
-    task = find_task(task_file(settings_for(project, tag)).load(), task_id)
+    key = task_id or id_opt
+    if not key:
+        fail("give a task id, e.g. taskmaster show 3 (or --id 3)")
+    store = task_store(project, tag)
+    task = find_task(store.load(), key)
     if as_json:
         console.print_json(json.dumps(task.to_json()))
     else:
-        console.print(task_panel(task_id, task))
+        console.print(task_panel(key, task))
 
 
 @one_line_errors
 def next_command(project: ProjectOpt = None, tag: TagOpt = None, as_json: JsonOpt = False) -> None:
     """Show the next task to work on (Task Master's rule)."""
-    picked = next_task(task_file(settings_for(project, tag)).load())
+    store = task_store(project, tag)
+    picked = next_task(store.load())
+    warn_problems(store)
     if picked is None:
         if as_json:
             console.print_json("null")
@@ -62,18 +93,27 @@ def next_command(project: ProjectOpt = None, tag: TagOpt = None, as_json: JsonOp
         return
     full_id, task = picked
     if as_json:
-        console.print_json(json.dumps({"id": full_id, **task.to_json()}))
+        console.print_json(json.dumps({**task.to_json(), "id": full_id}))
     else:
         console.print(task_panel(full_id, task))
 
 
 @one_line_errors
-def set_status_command(task_ids: str, status: StatusArg, project: ProjectOpt = None, tag: TagOpt = None) -> None:
-    """Set the status of one or more tasks (comma-separated ids); done also completes subtasks."""
-    store = task_file(settings_for(project, tag))
-    with store.edit() as tasks:
-        changed = [cid for tid in task_ids.split(",") for cid in set_status(tasks, tid.strip(), status)]
-    console.print(f"Set {', '.join(changed) or task_ids} to {status}.")
+def set_status_command(
+    task_ids: IdsArg = None,
+    status: StatusArg = None,
+    id_opt: Annotated[str | None, typer.Option("--id", "-i", help="Task id(s), comma-separated.")] = None,
+    status_opt: Annotated[str | None, typer.Option("--status", "-s", help="The new status.")] = None,
+    project: ProjectOpt = None,
+    tag: TagOpt = None,
+) -> None:
+    """Set the status of one or more tasks (comma-separated ids); a subtask's change rolls up to its parent."""
+    ids, new_status = task_ids or id_opt, status or status_opt
+    if not ids or not new_status:
+        fail("give ids and a status, e.g. taskmaster set-status 3 done (or --id 3 --status done)")
+    parse_status(new_status)
+    changed = set_task_status(task_store(project, tag), ids, new_status)
+    console.print(f"Set {', '.join(changed) or ids} to {new_status}." if changed else f"{ids} already {new_status}.")
 
 
 @one_line_errors
@@ -84,7 +124,7 @@ def add_dependency_command(
     tag: TagOpt = None,
 ) -> None:
     """Make a task depend on another; refused if it would create a cycle."""
-    with task_file(settings_for(project, tag)).edit() as tasks:
+    with task_store(project, tag).edit() as tasks:
         add_dependency(tasks, task_id, depends_on)
     console.print(f"Task {task_id} now depends on {depends_on}.")
 
@@ -97,7 +137,7 @@ def remove_dependency_command(
     tag: TagOpt = None,
 ) -> None:
     """Remove a dependency."""
-    with task_file(settings_for(project, tag)).edit() as tasks:
+    with task_store(project, tag).edit() as tasks:
         removed = remove_dependency(tasks, task_id, depends_on)
     console.print(
         f"Removed {task_id} → {depends_on}." if removed else f"Task {task_id} did not depend on {depends_on}."
@@ -110,8 +150,8 @@ def validate_dependencies_command(
     tag: TagOpt = None,
     fix: Annotated[bool, typer.Option("--fix", help="Remove missing and self references.")] = False,
 ) -> None:
-    """Check for missing references, self-references and cycles; exit 1 if any remain."""
-    store = task_file(settings_for(project, tag))
+    """Check for duplicate ids, missing references, self-references and cycles; exit 1 if any remain."""
+    store = task_store(project, tag)
     if fix:
         with store.edit() as tasks:
             for problem in fix_dependencies(tasks):
@@ -119,10 +159,12 @@ def validate_dependencies_command(
             problems = validate_dependencies(tasks)
     else:
         problems = validate_dependencies(store.load())
+    warn_problems(store)
     if problems:
         for problem in problems[1:]:
-            console.print(f"  {problem}")
-        fail(f"{len(problems)} dependency problem(s): {problems[0]}; edit them or run validate-dependencies --fix")
+            err_console.print(f"  {problem}", markup=False, highlight=False)
+        hint = "give them distinct ids by hand" if problems[0].kind == "duplicate" else "edit them or use --fix"
+        fail(f"{len(problems)} dependency problem(s): {problems[0]}; {hint}")
     console.print("Dependencies are valid.")
 
 
@@ -135,7 +177,7 @@ def import_command(
     """Import every tag of a Task Master tasks.json; existing tags are merged unless --replace."""
     if not source.is_file():
         fail(f"{source} not found; give the path to a Task Master tasks.json")
-    results = task_file(settings_for(project)).import_from(source, replace=replace)
+    results = task_store(project).import_from(source, replace=replace)
     for tag, result in results.items():
         skipped = f", kept our {len(result.skipped)} with the same ids" if result.skipped else ""
         console.print(f"{tag}: {len(result.added)} task(s) imported{skipped}")
@@ -148,7 +190,8 @@ def export_command(
     tag: Annotated[str | None, typer.Option("--tag", help="Export only this tag.")] = None,
 ) -> None:
     """Export to a Task Master tasks.json that the npm tool reads."""
-    written = export_taskmaster(task_file(settings_for(project)), dest, tag)
+    settings = task_settings(project)
+    written = export_taskmaster(TaskFile(settings.tasks_file), dest, tag)
     console.print(f"Exported {', '.join(written)} to {dest}")
 
 
