@@ -54,6 +54,18 @@ run: install
 .PHONY: test-tools
 test-tools:
 
+# MCP Inspector for tests/test_mcp_inspector.py, exact version, in git-ignored tools/mcp-inspector. 0.15.0 is the
+# newest release that runs on this machine's Node 20 (later ones require Node >= 22.7.5).
+MCP_INSPECTOR_VERSION := 0.15.0
+MCP_INSPECTOR_STAMP := tools/mcp-inspector/.installed-$(MCP_INSPECTOR_VERSION)
+$(MCP_INSPECTOR_STAMP):
+	mkdir -p tools/mcp-inspector
+	echo '*' > tools/mcp-inspector/.gitignore
+	npm install --prefix tools/mcp-inspector --no-audit --no-fund --save-exact \
+		@modelcontextprotocol/inspector@$(MCP_INSPECTOR_VERSION)
+	touch $@
+test-tools: $(MCP_INSPECTOR_STAMP)
+
 test: install test-tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q -rs
