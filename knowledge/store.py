@@ -321,7 +321,9 @@ class ServerStore:
     def connect(cls, url: str, collection: str, api_key: str | None = None, timeout_s: float = 5.0) -> ServerStore:
         from qdrant_client import QdrantClient
 
-        client = QdrantClient(url=url, api_key=api_key, timeout=max(1, round(timeout_s)), check_compatibility=False)
+        client = QdrantClient(  # trust_env=False: proxy variables never carry the knowledge base (egress rule)
+            url=url, api_key=api_key, timeout=max(1, round(timeout_s)), check_compatibility=False, trust_env=False
+        )
         try:
             client.get_collections()
         except Exception as exc:  # connection refused, DNS, TLS, 401: all mean "not usable from here"

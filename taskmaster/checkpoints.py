@@ -12,7 +12,7 @@ from contextlib import ExitStack, contextmanager
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from agents.llm.endpoints import is_loopback
+from agents.llm.egress import Egress
 from graphs.checkpoint import postgres_checkpointer, sqlite_checkpointer
 from taskmaster.errors import AppError
 from taskmaster.settings import Settings
@@ -33,12 +33,15 @@ def describe_url(url: str) -> str:
 
 
 def refuse_remote_hosts(url: str, allow_hosts: list[str]) -> None:
+    """The egress rule for libpq (which makes its own sockets and ignores HTTP proxies): loopback, a unix
+    socket, or an allowed host; every host of a multi-host URL is checked."""
     from psycopg.conninfo import conninfo_to_dict
 
+    egress = Egress.of(allow_hosts)
     parts = conninfo_to_dict(url)
     for key in ("host", "hostaddr"):
         for host in filter(None, (parts.get(key) or "").split(",")):
-            if not (host.startswith("/") or is_loopback(host) or host in allow_hosts):
+            if not (host.startswith("/") or egress.allows(host)):
                 raise AppError(
                     f"refusing the non-loopback Postgres host {host!r} for checkpoints: add {host!r} to allow_hosts "
                     "in taskmaster.toml if you mean to send task data there"

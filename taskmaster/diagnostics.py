@@ -24,7 +24,8 @@ from pydantic import BaseModel
 
 from agents.errors import AgentError
 from agents.llm.config import Backend, Endpoint, ModelConfig, Tier
-from agents.llm.endpoints import EndpointHealth, check_allowed, probe
+from agents.llm.egress import LOOPBACK_ONLY, Egress
+from agents.llm.endpoints import EndpointHealth, probe
 from agents.llm.router import ModelRouter
 from knowledge.config import KnowledgeConfig
 from taskmaster.serving.process import cmdline_of, pid_alive
@@ -60,36 +61,38 @@ class ProbeReply(BaseModel):
 
 
 # --- endpoints -------------------------------------------------------------------------------------
-def guess_backend(base_url: str, timeout_s: float = 2.0) -> Backend:
+def guess_backend(base_url: str, timeout_s: float = 2.0, egress: Egress = LOOPBACK_ONLY) -> Backend:
     """Tell server families apart by what only they answer; plain OpenAI-compatible when unsure."""
     root = base_url.rstrip("/").removesuffix("/v1")
     try:
-        if httpx.get(root + "/props", timeout=timeout_s).status_code == 200:
+        if egress.get(root + "/props", timeout=timeout_s).status_code == 200:
             return Backend.LLAMACPP  # llama.cpp's own server
-        models = httpx.get(base_url.rstrip("/") + "/models", timeout=timeout_s)
+        models = egress.get(base_url.rstrip("/") + "/models", timeout=timeout_s)
         items = models.json().get("data", []) if models.status_code == 200 else []
         if any(isinstance(i, dict) and "max_model_len" in i for i in items):
             return Backend.VLLM
         if any(isinstance(i, dict) and i.get("owned_by") == "me" for i in items):
             return Backend.LLAMACPP  # llama-cpp-python's server
-        if "Ollama is running" in httpx.get(root + "/", timeout=timeout_s).text:
+        if "Ollama is running" in egress.get(root + "/", timeout=timeout_s).text:
             return Backend.OLLAMA
     except (httpx.HTTPError, ValueError, AttributeError):
         pass
     return Backend.LMSTUDIO if base_url.rstrip("/").endswith(":1234/v1") else Backend.OPENAI
 
 
-def server_context_length(endpoint: Endpoint, model: str, timeout_s: float = 3.0) -> int | None:
+def server_context_length(
+    endpoint: Endpoint, model: str, timeout_s: float = 3.0, egress: Egress = LOOPBACK_ONLY
+) -> int | None:
     """The context the server really serves: vLLM's `max_model_len`, llama.cpp's `/props` n_ctx; else None."""
     headers = {"Authorization": f"Bearer {endpoint.api_key}"} if endpoint.api_key else {}
     base = endpoint.base_url.rstrip("/")
     try:
-        items = httpx.get(base + "/models", headers=headers, timeout=timeout_s).json().get("data", [])
+        items = egress.get(base + "/models", headers=headers, timeout=timeout_s).json().get("data", [])
         for item in items:
             if isinstance(item, dict) and item.get("id") == model and isinstance(item.get("max_model_len"), int):
                 return int(item["max_model_len"])
         if endpoint.backend == Backend.LLAMACPP:
-            props = httpx.get(base.removesuffix("/v1") + "/props", headers=headers, timeout=timeout_s)
+            props = egress.get(base.removesuffix("/v1") + "/props", headers=headers, timeout=timeout_s)
             if props.status_code == 200:
                 data = props.json()
                 n_ctx = data.get("n_ctx") or (data.get("default_generation_settings") or {}).get("n_ctx")
@@ -99,12 +102,18 @@ def server_context_length(endpoint: Endpoint, model: str, timeout_s: float = 3.0
     return None
 
 
-def _probe_router(tier_name: str, tier: Tier, endpoint: Endpoint, allow_hosts: list[str]) -> ModelRouter:
+def _probe_router(tier_name: str, tier: Tier, endpoint: Endpoint, egress: Egress) -> ModelRouter:
     """A router over just this endpoint, so the probe goes through the same dialect and parsing as real runs."""
     small = tier.model_copy(
         update={"endpoints": [endpoint], "max_output_tokens": 32, "timeout_s": min(tier.timeout_s, PROBE_TIMEOUT_S)}
     )
-    config = ModelConfig(tiers={tier_name: small}, roles={}, allow_hosts=allow_hosts, structured_retries=1)
+    config = ModelConfig(
+        tiers={tier_name: small},
+        roles={},
+        allow_hosts=list(egress.allow_hosts),
+        proxy_url=egress.proxy,
+        structured_retries=1,
+    )
     return ModelRouter(config, check_health=False)
 
 
@@ -113,17 +122,17 @@ def check_endpoint(
     tier_names: list[str],
     tier: Tier,
     *,
-    allow_hosts: list[str] | None = None,
+    egress: Egress = LOOPBACK_ONLY,
     configured_context: int | None = None,
     timeout_s: float = 3.0,
 ) -> list[Check]:
     subject = f"{'/'.join(tier_names)} @ {endpoint.base_url}"
     area = "endpoint"
     try:
-        check_allowed(endpoint, allow_hosts or [])
+        egress.check(endpoint.base_url)
     except AgentError as exc:
         return [Check(area, subject, "fail", str(exc))]
-    health: EndpointHealth = probe(endpoint, timeout_s)
+    health: EndpointHealth = probe(endpoint, timeout_s, egress)
     if not health.ok:
         return [
             Check(
@@ -149,7 +158,7 @@ def check_endpoint(
             )
         )
         return checks  # probing a model the server does not have would only repeat this failure
-    router = _probe_router(tier_names[0], tier, endpoint, allow_hosts or [])
+    router = _probe_router(tier_names[0], tier, endpoint, egress)
     messages = [HumanMessage(content="Reply with the single word OK.")]
     start = time.perf_counter()
     try:
@@ -174,14 +183,14 @@ def check_endpoint(
                 f"set the endpoint's backend to match the server (now {endpoint.backend.value}) or use a larger model",
             )
         )
-    checks.append(_context_check(area, subject, endpoint, tier.model, configured_context, timeout_s))
+    checks.append(_context_check(area, subject, endpoint, tier.model, configured_context, timeout_s, egress))
     return checks
 
 
 def _context_check(
-    area: str, subject: str, endpoint: Endpoint, model: str, configured: int | None, timeout_s: float
+    area: str, subject: str, endpoint: Endpoint, model: str, configured: int | None, timeout_s: float, egress: Egress
 ) -> Check:
-    served = server_context_length(endpoint, model, timeout_s)
+    served = server_context_length(endpoint, model, timeout_s, egress)
     if served is None:
         known = f"{configured} tokens (configured value; the server does not report it)" if configured else "unknown"
         return Check(area, subject, "info", f"context {known}")
@@ -212,12 +221,16 @@ def check_model_config(config: ModelConfig, timeout_s: float = 3.0) -> list[Chec
             else:
                 groups[key] = (endpoint, tier, [name])
     checks: list[Check] = []
+    try:
+        egress = Egress.of(config.allow_hosts, config.proxy_url)
+    except AgentError as exc:
+        return [Check("models", "proxy_url", "fail", str(exc))]
     for endpoint, tier, names in groups.values():
         checks += check_endpoint(
             endpoint,
             names,
             tier,
-            allow_hosts=config.allow_hosts,
+            egress=egress,
             configured_context=tier.context_length,
             timeout_s=timeout_s,
         )
@@ -225,21 +238,21 @@ def check_model_config(config: ModelConfig, timeout_s: float = 3.0) -> list[Chec
 
 
 def check_single_endpoint(
-    base_url: str, model: str | None, backend: Backend | None, allow_hosts: list[str], timeout_s: float = 3.0
+    base_url: str, model: str | None, backend: Backend | None, egress: Egress, timeout_s: float = 3.0
 ) -> list[Check]:
     """`doctor --endpoint`: probe a server that is not in the config; the model defaults to its first one."""
     endpoint = Endpoint(base_url=base_url, backend=backend or Backend.OPENAI)
     try:
-        check_allowed(endpoint, allow_hosts)
+        egress.check(endpoint.base_url)
     except AgentError as exc:
         return [Check("endpoint", base_url, "fail", str(exc))]
     if backend is None:
-        endpoint = endpoint.model_copy(update={"backend": guess_backend(base_url, timeout_s)})
+        endpoint = endpoint.model_copy(update={"backend": guess_backend(base_url, timeout_s, egress)})
     if model is None:
-        health = probe(endpoint, timeout_s)
+        health = probe(endpoint, timeout_s, egress)
         model = health.models[0] if health.models else "local-model"
     tier = Tier(model=model, endpoints=[endpoint])
-    return check_endpoint(endpoint, ["--endpoint"], tier, allow_hosts=allow_hosts, timeout_s=timeout_s)
+    return check_endpoint(endpoint, ["--endpoint"], tier, egress=egress, timeout_s=timeout_s)
 
 
 # --- the machine -----------------------------------------------------------------------------------
@@ -280,11 +293,15 @@ def _writable(directory: Path) -> bool:
     return parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)
 
 
-def check_qdrant(knowledge: KnowledgeConfig) -> Check:
+def check_qdrant(knowledge: KnowledgeConfig, egress: Egress = LOOPBACK_ONLY) -> Check:
     if knowledge.url:
         headers = {"api-key": knowledge.api_key} if knowledge.api_key else {}
         try:
-            response = httpx.get(knowledge.url, headers=headers, timeout=QDRANT_TIMEOUT_S)
+            egress.check(knowledge.url, what="Qdrant server", setting="knowledge.url")
+        except AgentError as exc:
+            return Check("qdrant", knowledge.url, "fail", str(exc))
+        try:
+            response = egress.get(knowledge.url, headers=headers, timeout=QDRANT_TIMEOUT_S)
         except httpx.HTTPError as exc:
             return Check(
                 "qdrant",
@@ -337,7 +354,8 @@ def data_dirs(settings: Settings) -> list[Path]:
 
 
 def system_checks(settings: Settings) -> list[Check]:
-    return [check_gpus(), check_qdrant(settings.knowledge), *check_disk(data_dirs(settings))]
+    qdrant = check_qdrant(settings.knowledge, settings.egress())
+    return [check_gpus(), qdrant, *check_disk(data_dirs(settings))]
 
 
 # --- the embedded server, without starting it -------------------------------------------------------

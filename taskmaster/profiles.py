@@ -120,6 +120,7 @@ def model_config(settings: Settings, embedded_url: str | None = None) -> ModelCo
             tiers=tiers,
             roles=roles,
             allow_hosts=settings.allow_hosts,
+            proxy_url=settings.proxy_url,
             allow_cloud=settings.allow_cloud,
             structured_retries=settings.structured_retries,
             health_timeout_s=settings.health_timeout_s,

@@ -14,7 +14,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from agents.errors import EndpointRefused
 from agents.escalation import EscalationMatrix, RoutingThresholds
+from agents.llm.egress import Egress
 from knowledge.config import KnowledgeConfig
 from taskmaster.errors import AppError
 
@@ -102,6 +104,11 @@ class Settings(BaseSettings):
     model: str | None = Field(default=None, description="Model name for single-model profiles.")
     api_key: str | None = None
     allow_hosts: list[str] = Field(default_factory=list)
+    proxy_url: str | None = Field(
+        default=None,
+        description="HTTP proxy for all app traffic; its host must be loopback or in allow_hosts. Proxy environment "
+        "variables (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) are always ignored.",
+    )
     allow_cloud: bool = False
     timeout_s: float | None = Field(default=None, gt=0, description="Overrides every tier's request timeout.")
     health_timeout_s: float = Field(default=3.0, gt=0)
@@ -146,6 +153,10 @@ class Settings(BaseSettings):
     def checkpoint_db(self) -> Path:
         return self.data_dir / "state" / "checkpoints.sqlite"
 
+    def egress(self) -> Egress:
+        """The one egress rule (loopback or allow_hosts, proxy only from proxy_url) every HTTP client obeys."""
+        return Egress.of(self.allow_hosts, self.proxy_url)
+
 
 def load_settings(project_dir: Path | None = None, **overrides: Any) -> Settings:
     """Settings for a project directory: its taskmaster.toml wins over the user's."""
@@ -161,6 +172,12 @@ def load_settings(project_dir: Path | None = None, **overrides: Any) -> Settings
         ) from None
     if "project_dir" not in overrides and "TASKMASTER_PROJECT_DIR" not in os.environ:
         settings.project_dir = root
+    try:  # refused here, before any command can open a connection to them
+        egress = settings.egress()
+        if settings.knowledge.url:
+            egress.check(settings.knowledge.url, what="Qdrant server", setting="knowledge.url")
+    except EndpointRefused as exc:
+        raise AppError(str(exc)) from None
     if not settings.knowledge.data_dir.is_absolute():
         settings.knowledge = settings.knowledge.model_copy(update={"data_dir": root / settings.knowledge.data_dir})
     return settings

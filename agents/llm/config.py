@@ -70,6 +70,9 @@ class ModelConfig(BaseModel):
         }
     )
     allow_hosts: list[str] = Field(default_factory=list, description="Non-loopback hosts the app may talk to.")
+    proxy_url: str | None = Field(
+        default=None, description="HTTP proxy for model traffic (its host must be allowed); proxy env vars are ignored."
+    )
     allow_cloud: bool = False
     structured_retries: int = Field(default=2, ge=0, le=10)
     health_timeout_s: float = Field(default=3.0, gt=0)

@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 import httpx
 
-from agents.errors import EndpointRefused
 from agents.llm.config import Endpoint
+from agents.llm.egress import LOOPBACK_ONLY, Egress, host_of, is_loopback
 
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
-
-
-def host_of(url: str) -> str:
-    host = urlparse(url).hostname
-    if not host:
-        raise EndpointRefused(f"endpoint URL {url!r} has no host; use a URL like http://127.0.0.1:8000/v1")
-    return host
+__all__ = ["EndpointHealth", "check_allowed", "host_of", "is_loopback", "probe"]
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_allowed(endpoint: Endpoint, allow_hosts: list[str]) -> None:
-    host = host_of(endpoint.base_url)
-    if is_loopback(host) or host in allow_hosts:
-        return
-    raise EndpointRefused(
-        f"refusing non-loopback endpoint {endpoint.base_url}: add {host!r} to models.allow_hosts in taskmaster.toml "
-        "if you mean to send data there"
-    )
+def check_allowed(endpoint: Endpoint, allow_hosts: list[str] | tuple[str, ...]) -> None:
+    """Raise EndpointRefused unless the endpoint is loopback or allowlisted (the egress rule)."""
+    Egress.of(allow_hosts).check(endpoint.base_url)
 
 
 @dataclass(frozen=True)
@@ -51,13 +28,18 @@ class EndpointHealth:
     busy: bool = False  # it accepted the connection but did not answer in time (e.g. a one-slot server mid-reply)
 
 
-def probe(endpoint: Endpoint, timeout_s: float) -> EndpointHealth:
-    """GET /v1/models: cheap, supported by every OpenAI-compatible server, and lists what is served."""
+def probe(endpoint: Endpoint, timeout_s: float, egress: Egress = LOOPBACK_ONLY) -> EndpointHealth:
+    """GET /v1/models: cheap, supported by every OpenAI-compatible server, and lists what is served.
+
+    The egress rule applies first (EndpointRefused for a host that is neither loopback nor allowed), so the
+    API key is never sent to a host the user did not allow; proxy environment variables are ignored.
+    """
     url = endpoint.base_url.rstrip("/") + "/models"
     headers = {"Authorization": f"Bearer {endpoint.api_key}"} if endpoint.api_key else {}
+    egress.check(url)
     start = time.perf_counter()
     try:
-        response = httpx.get(url, headers=headers, timeout=timeout_s)
+        response = egress.get(url, headers=headers, timeout=timeout_s)
         response.raise_for_status()
         data = response.json().get("data", [])
         models = tuple(str(item.get("id", "")) for item in data if isinstance(item, dict))

@@ -8,12 +8,14 @@ structured output into a bounded retry loop with the validation error fed back, 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+import httpx
 import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -24,7 +26,8 @@ from agents.errors import EndpointUnavailable, StructuredOutputError
 from agents.llm.cache import CallScope, ResponseCache, schema_tag
 from agents.llm.config import Endpoint, ModelConfig, Tier
 from agents.llm.dialects import request_extras, schema_for, structured_runnable
-from agents.llm.endpoints import EndpointHealth, check_allowed, probe
+from agents.llm.egress import LOOPBACK_ONLY, Egress
+from agents.llm.endpoints import EndpointHealth, probe
 from agents.llm.parsing import InvalidOutput, message_text, parse_reply
 from agents.llm.sleep import SleepCoordinator
 from agents.llm.usage import UsageMeter
@@ -40,10 +43,17 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 HEALTH_TTL_S = 30.0
 
 
-def openai_chat_factory(tier_name: str, tier: Tier, endpoint: Endpoint) -> BaseChatModel:
+def openai_chat_factory(
+    tier_name: str, tier: Tier, endpoint: Endpoint, *, egress: Egress = LOOPBACK_ONLY
+) -> BaseChatModel:
+    """ChatOpenAI over httpx clients from the egress factory: checked host, proxy env vars ignored."""
     from langchain_openai import ChatOpenAI
 
+    timeout = httpx.Timeout(tier.timeout_s, connect=min(tier.timeout_s, 10.0))
     return ChatOpenAI(
+        http_client=egress.client(endpoint.base_url, timeout=timeout),
+        http_async_client=egress.async_client(endpoint.base_url, timeout=timeout),
+        openai_proxy=None,  # else OPENAI_PROXY from the environment would be read (and clash with http_client)
         model=tier.model,
         base_url=endpoint.base_url,
         api_key=endpoint.api_key or "not-needed",  # local servers ignore it; the client insists on one
@@ -61,7 +71,7 @@ class ModelRouter:
         self,
         config: ModelConfig,
         *,
-        chat_factory: ChatFactory = openai_chat_factory,
+        chat_factory: ChatFactory | None = None,
         check_health: bool = True,
         meter: UsageMeter | None = None,
         cache: ResponseCache | None = None,
@@ -69,16 +79,17 @@ class ModelRouter:
         self.config = config
         self.meter = meter or UsageMeter()
         self.cache = cache  # serves temperature-0 calls only; a hit costs no tokens and no HTTP request
-        self._chat_factory = chat_factory
+        self.egress = Egress.of(config.allow_hosts, config.proxy_url)  # checks the proxy's host too
+        self._chat_factory = chat_factory or functools.partial(openai_chat_factory, egress=self.egress)
         self._check_health = check_health
         self._lock = threading.Lock()
         self._health: dict[str, tuple[float, list[EndpointHealth]]] = {}
         self._chats: dict[tuple[str, str], BaseChatModel] = {}
         self._runnables: dict[tuple[str, str, tuple[str, ...]], Runnable] = {}
-        self._sleep = SleepCoordinator(config)  # wakes sleep-mode vLLM tiers on demand
         for tier in config.tiers.values():
             for endpoint in tier.endpoints:
-                check_allowed(endpoint, config.allow_hosts)
+                self.egress.check(endpoint.base_url)
+        self._sleep = SleepCoordinator(config, egress=self.egress)  # wakes sleep-mode vLLM tiers on demand
 
     # --- endpoints -----------------------------------------------------------------------------
     def health(self, tier_name: str, *, refresh: bool = False) -> list[EndpointHealth]:
@@ -87,7 +98,7 @@ class ModelRouter:
             cached = self._health.get(tier_name)
             if cached and not refresh and time.monotonic() - cached[0] < HEALTH_TTL_S:
                 return cached[1]
-        results = [probe(endpoint, self.config.health_timeout_s) for endpoint in tier.endpoints]
+        results = [probe(endpoint, self.config.health_timeout_s, self.egress) for endpoint in tier.endpoints]
         with self._lock:
             self._health[tier_name] = (time.monotonic(), results)
         return results

@@ -21,6 +21,7 @@ import httpx
 
 from agents.errors import EndpointUnavailable
 from agents.llm.config import Endpoint, ModelConfig, Tier
+from agents.llm.egress import LOOPBACK_ONLY, Egress
 
 
 def server_root(endpoint: Endpoint) -> str:
@@ -30,7 +31,9 @@ def server_root(endpoint: Endpoint) -> str:
 
 
 class SleepCoordinator:
-    def __init__(self, config: ModelConfig, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, config: ModelConfig, *, transport: httpx.BaseTransport | None = None, egress: Egress = LOOPBACK_ONLY
+    ) -> None:
         self._tiers = {name: tier for name, tier in config.tiers.items() if tier.sleep_mode}
         self._headers = {
             server_root(e): {"Authorization": f"Bearer {e.api_key}"} if e.api_key else {}
@@ -38,6 +41,7 @@ class SleepCoordinator:
             for e in tier.endpoints
         }
         self._transport = transport
+        self._egress = egress
         self._http: httpx.Client | None = None  # made on first use: most routers have no sleep-mode tier
         self._cond = threading.Condition()
         self._inflight: Counter[str] = Counter()
@@ -80,7 +84,9 @@ class SleepCoordinator:
     @property
     def _client(self) -> httpx.Client:
         if self._http is None:
-            self._http = httpx.Client(transport=self._transport)
+            roots = list(self._headers) or ["http://127.0.0.1"]
+            extra = {"transport": self._transport} if self._transport is not None else {}
+            self._http = self._egress.client(roots[0], timeout=None, **extra)  # every request re-checked by host
         return self._http
 
     def _make_awake(self, tier_name: str, tier: Tier, own: list[str]) -> None:

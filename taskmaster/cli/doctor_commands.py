@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
         settings = settings_for(project, profile=profile)
         if endpoint:
             checks = diagnostics.check_single_endpoint(
-                endpoint, model, backend, settings.allow_hosts, settings.health_timeout_s
+                endpoint, model, backend, settings.egress(), settings.health_timeout_s
             )
         else:
             checks = _model_checks(settings)
@@ -79,6 +79,7 @@ def register(app: typer.Typer) -> None:
         embedded = diagnostics.embedded_status(settings) if settings.profile == "embedded" else None
         url = (embedded.base_url if embedded and embedded.running else None) or EMBEDDED_PLACEHOLDER_URL
         config = model_config(settings, url if embedded else None)
+        egress = settings.egress()
         health: dict[str, dict[str, object]] = {}
         for tier in config.tiers.values():
             for ep in tier.endpoints:
@@ -87,7 +88,12 @@ def register(app: typer.Typer) -> None:
                 if embedded and ep.base_url == url and not embedded.running:
                     health[ep.base_url] = {"ok": False, "detail": NOT_RUNNING, "models": []}
                     continue
-                result = probe(Endpoint(base_url=ep.base_url, api_key=ep.api_key), settings.health_timeout_s)
+                try:  # the egress rule first: a refused host never sees a request, let alone the API key
+                    egress.check(ep.base_url)
+                except AgentError as exc:
+                    health[ep.base_url] = {"ok": False, "detail": f"refused ({exc})", "models": []}
+                    continue
+                result = probe(Endpoint(base_url=ep.base_url, api_key=ep.api_key), settings.health_timeout_s, egress)
                 detail = f"ok in {result.latency_ms:.0f} ms" if result.ok else f"down ({result.error})"
                 health[ep.base_url] = {"ok": result.ok, "detail": detail, "models": list(result.models)}
         if as_json:
