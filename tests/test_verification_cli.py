@@ -97,3 +97,12 @@ def test_installed_command(files: dict[str, Path]) -> None:
     )
     assert missing.returncode == 1
     assert missing.stderr.strip().count("\n") == 0 and "error:" in missing.stderr
+
+
+def test_tests_may_import_the_file_by_its_own_name(files: dict[str, Path]) -> None:
+    """`taskmaster verify good.py --tests test_good.py` where the test does `from good import add`."""
+    own_name = files["tests"].with_name("test_good.py")
+    own_name.write_text("from good import add\n\ndef test_add():\n    assert add(1, 2) == 3\n")
+    result = runner.invoke(app, ["verify", str(files["good"]), "--tests", str(own_name)])
+    assert result.exit_code == 0, result.output
+    assert "verification passed" in result.output
