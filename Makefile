@@ -66,6 +66,17 @@ $(MCP_INSPECTOR_STAMP):
 	touch $@
 test-tools: $(MCP_INSPECTOR_STAMP)
 
+# The real Task Master CLI (npm task-master-ai, exact version) for the interop suite (tests/interop/), in
+# git-ignored tools/task-master; the tests drive only its non-AI commands, offline, with no API key.
+TASK_MASTER_VERSION := 0.43.1
+TASK_MASTER_STAMP := tools/task-master/.installed-$(TASK_MASTER_VERSION)
+$(TASK_MASTER_STAMP):
+	mkdir -p tools/task-master
+	echo '*' > tools/task-master/.gitignore
+	npm install --prefix tools/task-master --no-audit --no-fund --save-exact task-master-ai@$(TASK_MASTER_VERSION)
+	touch $@
+test-tools: $(TASK_MASTER_STAMP)
+
 test: install test-tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q -rs
@@ -95,6 +106,7 @@ bench: install
 	$(PY) bench/overhead.py
 	$(PY) bench/retrieval.py
 	$(PY) bench/escalation.py
+	$(PY) bench/cli_startup.py
 
 clean:
 	rm -rf $(VENV) $(LATEST_VENV) .taskmaster/cache

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from taskmaster.settings import Settings, load_settings
 from tasks.store import TaskFile
+
+if TYPE_CHECKING:  # importing Settings costs ~0.1 s; task commands usually do without (cli/task_options.py)
+    from taskmaster.settings import Settings
 
 ProjectOpt = Annotated[
     Path | None, typer.Option("--project", "-p", help="Project directory (default: current directory).")
@@ -21,6 +23,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 
 def settings_for(project: Path | None, tag: str | None = None, profile: str | None = None) -> Settings:
+    from taskmaster.settings import load_settings
+
     overrides: dict[str, object] = {}
     if tag:
         overrides["tag"] = tag

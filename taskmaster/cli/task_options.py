@@ -2,26 +2,58 @@
 
 The tag is `--tag`, else a tag set in config (TASKMASTER_TAG or taskmaster.toml), else Task Master's active tag
 from `.taskmaster/state.json` (`currentTag`, which `use-tag` in either tool sets), else master.
+
+Task commands must start fast, and loading Settings costs ~0.1 s of imports. Settings only matter here for
+`tag` and `project_dir`, so they are loaded when a config source could set those (a TASKMASTER_* variable or a
+taskmaster.toml in the project or user config dir); otherwise the defaults are known without loading them.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
-from taskmaster.cli.options import settings_for
-from taskmaster.settings import Settings
 from tasks.store import TaskFile
 from tasks.tags import current_tag
 
+CONFIG_NAME = "taskmaster.toml"  # taskmaster.settings.CONFIG_NAME (not imported: that is the slow part)
 
-def task_settings(project: Path | None, tag: str | None = None) -> Settings:
-    """Settings with `tag` resolved as described above."""
-    settings = settings_for(project, tag)
-    if not tag and "tag" not in settings.model_fields_set:
-        settings = settings.model_copy(update={"tag": current_tag(settings.tasks_file)})
-    return settings
+
+@dataclass(frozen=True)
+class TaskPlace:
+    """The three things a task command needs from the configuration."""
+
+    project_dir: Path
+    tasks_file: Path
+    tag: str
+
+
+def _user_config() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "taskmaster" / CONFIG_NAME
+
+
+def _configured(root: Path) -> bool:
+    """True if some config source exists that Settings would read (then Settings decide)."""
+    if any(key.startswith("TASKMASTER_") for key in os.environ):
+        return True
+    return (root / CONFIG_NAME).is_file() or _user_config().is_file()
+
+
+def task_settings(project: Path | None, tag: str | None = None) -> TaskPlace:
+    """Project dir, tasks file and tag, resolved as described above."""
+    root = Path(project or Path.cwd()).resolve()
+    if _configured(root):
+        from taskmaster.cli.options import settings_for
+
+        settings = settings_for(project, tag)
+        chosen = settings.tag if (tag or "tag" in settings.model_fields_set) else current_tag(settings.tasks_file)
+        return TaskPlace(settings.project_dir, settings.tasks_file, chosen)
+    tasks_file = root / ".taskmaster" / "tasks" / "tasks.json"
+    return TaskPlace(root, tasks_file, tag or current_tag(tasks_file))
 
 
 def task_store(project: Path | None, tag: str | None = None) -> TaskFile:
-    settings = task_settings(project, tag)
-    return TaskFile(settings.tasks_file, tag=settings.tag)
+    place = task_settings(project, tag)
+    return TaskFile(place.tasks_file, tag=place.tag)
