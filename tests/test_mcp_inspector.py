@@ -26,7 +26,13 @@ def inspector(project: Path, *args: str) -> dict:
 
 def test_the_mcp_inspector_lists_the_tools_and_calls_get_tasks_and_next_task(isolated_project: Path) -> None:
     store = TaskFile(isolated_project / ".taskmaster" / "tasks" / "tasks.json")
-    store.save([Task.new(1, "Schema", status="done"), Task.new(2, "API", dependencies=[1]), Task.new(3, "UI", dependencies=[2])])
+    store.save(
+        [
+            Task.new(1, "Schema", status="done"),
+            Task.new(2, "API", dependencies=[1]),
+            Task.new(3, "UI", dependencies=[2]),
+        ]
+    )
     root = f"projectRoot={isolated_project}"
 
     tools = {t["name"]: t for t in inspector(isolated_project, "--method", "tools/list")["tools"]}

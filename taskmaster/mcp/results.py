@@ -25,7 +25,7 @@ def ok(summary: str, data: dict[str, Any]) -> CallToolResult:
     text = json.dumps(data, ensure_ascii=False, default=str)
     return CallToolResult(
         content=[TextContent(type="text", text=summary), TextContent(type="text", text=text)],
-        structured_content=json.loads(text),
+        structured_content=data,
     )
 
 

@@ -22,7 +22,12 @@ TaskIds = Annotated[str, Field(description='Task id, or comma-separated ids, e.g
 
 
 def _task_json(full_id: str, task: Any, *, with_subtasks: bool = True, status: set[str] | None = None) -> dict:
-    data = {**task.to_json(), "id": full_id if "." in full_id else task.id}
+    # A freshly loaded task has nothing mutated in place, so a plain dump equals `to_json()` without its
+    # per-field default checks (those cost ~2 ms a task: 200 tasks would blow the 50 ms budget alone).
+    data = {
+        **task.model_dump(by_alias=True, mode="json", exclude_unset=True),
+        "id": full_id if "." in full_id else task.id,
+    }
     if not with_subtasks:
         data.pop("subtasks", None)
     elif status is not None and "subtasks" in data:
