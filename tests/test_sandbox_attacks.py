@@ -130,6 +130,58 @@ def test_memory_and_file_size_limits() -> None:
     assert big.returncode != 0 and "File too large" in big.stderr
 
 
+HOG = """
+import subprocess, sys
+child = "import time\\nb = bytearray(800 * 1024 * 1024)\\nb[::4096] = b'\\\\x01' * (len(b) // 4096)\\n"
+child += "print('held', flush=True)\\ntime.sleep(2)\\n"
+procs = [subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True) for _ in range(N)]
+held = sum(p.communicate()[0].count("held") for p in procs)
+print(f"{held} held", flush=True)
+"""
+TOTAL = SandboxLimits(wall_seconds=30, cpu_seconds=20, memory_mb=1024, max_processes=32)
+
+
+def test_total_memory_of_all_processes_is_capped() -> None:
+    """Issue 11: RLIMIT_AS is per process, so 3 x 800 MB ran against a 1 GB limit. The run's memory cgroup
+    charges all of them together; the kernel kills what goes over. (Fails where no memory cgroup can be made.)"""
+    result = py(HOG.replace("range(N)", "range(3)"), TOTAL)
+    assert "3 held" not in result.stdout, result.stdout
+    assert result.killed_reason == "memory limit exceeded: the run's processes together went over 1024 MB"
+
+
+def test_one_process_under_the_total_is_not_disturbed() -> None:
+    result = py(HOG.replace("range(N)", "range(1)"), TOTAL)
+    assert result.stdout.strip() == "1 held", result.stdout + result.stderr
+    assert result.killed_reason is None
+
+
+def test_total_disk_use_is_capped() -> None:
+    """Many files each under the per-file limit still cannot fill the host's disk: the work dir is a tmpfs."""
+    code = """
+import errno
+written = 0
+try:
+    for i in range(12):
+        with open(f"f{i}", "wb") as f:
+            f.write(b"x" * 10 * 1024 * 1024)
+        written += 1
+except OSError as exc:
+    print("stopped", errno.errorcode[exc.errno])
+print("written", written)
+"""
+    result = py(code, SandboxLimits(wall_seconds=20, cpu_seconds=10, max_file_mb=16, max_disk_mb=64))
+    assert "stopped ENOSPC" in result.stdout, result.stdout + result.stderr
+    assert int(result.stdout.split("written")[1]) < 7
+
+
+def test_home_and_tmp_count_against_the_same_disk_cap() -> None:
+    code = "import os\nfor d in ('.', os.environ['HOME'], os.environ['TMPDIR']):\n    v = os.statvfs(d)\n"
+    code += "    print(v.f_blocks * v.f_frsize)"
+    result = py(code, SandboxLimits(max_disk_mb=32))
+    sizes = {int(line) for line in result.stdout.split()}
+    assert sizes == {32 * 1024 * 1024}, result.stdout + result.stderr
+
+
 def test_output_is_truncated_and_stdin_is_fed() -> None:
     code = "import sys; print(sys.stdin.read() * 10000)"
     result = run_in_sandbox([sys.executable, "-c", code], {}, SandboxLimits(max_output_chars=200), stdin="ab")

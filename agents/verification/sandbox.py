@@ -16,10 +16,15 @@ What is enforced (Linux, `unshare`/`setpriv`/`prlimit`/`mount` from util-linux):
 * Root's home (which holds the interpreter under pyenv) is hidden behind an empty tmpfs, with only the Python
   installation bind-mounted back read-only, so `rm -rf ~` or reading /root finds nothing of the host's.
 
-Not enforced: rlimits are per process, so a program with many processes can use up to max_processes times the
-CPU and memory limits until the wall clock fires (no cgroups here); files the candidate can read (the venv,
-the project) are readable, only not writable. Where namespaces cannot be created the run is refused
-(VerificationError) rather than run unconfined.
+* Totals for the whole run: a memory cgroup (v2, or v1's memory hierarchy) caps the memory of all its processes
+  together at memory_mb (swap included where the kernel accounts it), and everything the run can write (the work
+  dir, HOME, TMPDIR) is one tmpfs of max_disk_mb, so many files under the per-file limit still cannot fill a disk.
+
+Not enforced: where no memory cgroup can be created (no writable cgroupfs), memory is only capped per process,
+so a run may use up to max_processes x memory_mb until the wall clock fires (the disk cap still holds: tmpfs
+needs only the mount namespace); CPU time is per process (RLIMIT_CPU) bounded overall only by the wall clock;
+files the candidate can read (the venv, the project) are readable, only not writable. Where namespaces cannot
+be created the run is refused (VerificationError) rather than run unconfined.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from agents.verification.cgroup import MemoryCgroup
 from agents.verification.errors import VerificationError
 
 _SETUP_FAILED = 125
@@ -55,9 +61,10 @@ class SandboxLimits:
 
     wall_seconds: float = 10
     cpu_seconds: int = 10
-    memory_mb: int = 512
+    memory_mb: int = 512  # per process (RLIMIT_AS) and, where a memory cgroup can be made, for the whole run
     max_processes: int = 64
     max_file_mb: int = 16
+    max_disk_mb: int = 64  # everything the run writes (work dir, HOME, TMPDIR) lives on a tmpfs of this size
     network: bool = False
     max_output_chars: int = 20_000
 
@@ -114,8 +121,8 @@ def _run(
     rootful = os.geteuid() == 0
     uid = random.randrange(*_UID_RANGE) if rootful else os.getuid()
     work = run_root / "work"
-    home, tmp, stage = work / "home", work / "tmp", run_root / "stage"
-    for directory in (work, home, tmp, stage):
+    home, tmp, stage, disk = work / "home", work / "tmp", run_root / "stage", run_root / "disk"
+    for directory in (work, home, tmp, stage, disk):
         directory.mkdir(mode=0o700)
     _write_files(work, files)
     run_root.chmod(0o755)  # the sandbox uid must traverse it to reach work/
@@ -123,8 +130,29 @@ def _run(
         for path in (work, *work.rglob("*")):
             os.lchown(path, uid, uid)
 
-    script = _setup_script(work, stage, uid, limits, rootful)
-    command = [*_unshare_argv(limits, rootful), "sh", "-c", script, "sh", *argv]
+    script = _setup_script(work, stage, disk, uid, limits, rootful)
+    cgroup = MemoryCgroup.create(limits.memory_mb * 1024 * 1024)
+    command = [*(cgroup.enter_argv() if cgroup else []), *_unshare_argv(limits, rootful), "sh", "-c", script]
+    command += ["sh", *argv]
+    try:
+        return _execute(command, work, home, tmp, run_root, limits, stdin, extra_env, channel, cgroup)
+    finally:
+        if cgroup:
+            cgroup.remove()
+
+
+def _execute(
+    command: list[str],
+    work: Path,
+    home: Path,
+    tmp: Path,
+    run_root: Path,
+    limits: SandboxLimits,
+    stdin: str | None,
+    extra_env: dict[str, str],
+    channel: bytes | None,
+    cgroup: MemoryCgroup | None,
+) -> SandboxResult:
     out_path, err_path = run_root / "stdout", run_root / "stderr"
     started = time.monotonic()
     pipes = _Channel(channel) if channel is not None else None
@@ -157,6 +185,8 @@ def _run(
     if returncode == _SETUP_FAILED and _SETUP_MARK in stderr:
         raise VerificationError(f"the sandbox could not be set up ({stderr.strip()[-300:]}); check util-linux mounts")
     reason = f"wall-clock timeout after {limits.wall_seconds:g}s" if timed_out else _signal_reason(returncode)
+    if cgroup and cgroup.oom_kills() and not timed_out:
+        reason = f"memory limit exceeded: the run's processes together went over {limits.memory_mb} MB"
     received = pipes.received if pipes else b""
     return SandboxResult(returncode, stdout, stderr, timed_out, reason, round(duration, 4), received)
 
@@ -230,7 +260,7 @@ def _unshare_argv(limits: SandboxLimits, rootful: bool) -> list[str]:
     return argv
 
 
-def _setup_script(work: Path, stage: Path, uid: int, limits: SandboxLimits, rootful: bool) -> str:
+def _setup_script(work: Path, stage: Path, disk: Path, uid: int, limits: SandboxLimits, rootful: bool) -> str:
     """Shell run as the namespace's init: lock the filesystem, then start the candidate as an unprivileged child.
 
     The init stays alive as PID 1 so the candidate gets ordinary signal semantics (PID 1 ignores SIGXCPU), and
@@ -238,14 +268,19 @@ def _setup_script(work: Path, stage: Path, uid: int, limits: SandboxLimits, root
     """
     q = shlex.quote
     lines = ["set -eu", f"fail() {{ echo '{_SETUP_MARK}' \"$1\" >&2; exit {_SETUP_FAILED}; }}"]
+    owner = f",uid={uid},gid={uid}" if rootful else ""
+    tmpfs_options = f"size={limits.max_disk_mb}m,mode=0700{owner}"
     if rootful:
         lines += _hide_root_home(stage)
     lines += [
         "awk '{print $5}' /proc/self/mountinfo | while IFS= read -r mp; do",
         '  mount -o remount,bind,ro "$(printf %b "$mp")" 2>/dev/null || fail "cannot make $mp read-only"',
         "done",
-        f"mount --bind {q(str(work))} {q(str(work))} || fail 'cannot bind the work dir'",
-        f"mount -o remount,bind,rw {q(str(work))} || fail 'cannot make the work dir writable'",
+        # The only writable place is a tmpfs of max_disk_mb: the seeded files are copied onto it, then it
+        # replaces the work dir. A full disk is ENOSPC for the candidate, never for the host.
+        f"mount -t tmpfs -o {tmpfs_options} tmpfs {q(str(disk))} || fail 'cannot mount the work tmpfs'",
+        f"cp -a {q(str(work))}/. {q(str(disk))}/ || fail 'cannot seed the work tmpfs'",
+        f"mount --bind {q(str(disk))} {q(str(work))} || fail 'cannot bind the work tmpfs'",
         f"cd {q(str(work))}",
         "set +e",
     ]
