@@ -1,10 +1,11 @@
-"""Task Master's editing tools on the model-free editing layer the CLI also uses (tasks/editing.py, tasks/tags.py):
-add_task, add_subtask, update_task, update_subtask, update, remove_task, remove_subtask, clear_subtasks, move_task,
-add_tag, use_tag, delete_tag, rename_tag, copy_tag.
+"""Task Master's editing tools on the editing layer the CLI also uses (tasks/editing.py, tasks/tags.py): add_task,
+add_subtask, update_task, update_subtask, update, remove_task, remove_subtask, clear_subtasks, move_task, add_tag,
+use_tag, delete_tag, rename_tag, copy_tag, generate.
 
-Deliberate difference from Task Master: no tool here calls a model. `prompt` text is appended to the task's details
-(update_task, update, update_subtask) instead of being rewritten by an LLM, and add_task needs a title (a prompt
-alone becomes the title). Every edit is one locked, atomic write: a refused edit leaves tasks.json untouched.
+As in the CLI, a `prompt` is written up by the local model (agents/planner/editor.py: draft_task, revise_task,
+subtask_note) on the process-wide router; fields given directly and `noAi` notes need no model. The model runs
+before the edit, so no lock is held across a model call, and every edit is one locked atomic write: a refused edit
+leaves tasks.json untouched.
 """
 
 from __future__ import annotations
@@ -13,16 +14,55 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from taskmaster.mcp.jobs import run_job
+from taskmaster.mcp.models import MODELS
 from taskmaster.mcp.project import File, ProjectRoot, Tag, id_list, settings_for, task_file
 from taskmaster.mcp.results import ToolInputError, ok, tool_errors
 
 Deps = Annotated[str | None, Field(description="Comma-separated ids this task depends on.")]
 Skip = Annotated[bool | None, Field(description="Ignored: there are no per-task files to regenerate.")]
-Research = Annotated[bool | None, Field(description="Ignored: edits here do not call a model.")]
+Research = Annotated[bool | None, Field(description="Add context retrieved from the local knowledge base.")]
+Profile = Annotated[str | None, Field(description="Model profile for the prompt forms.")]
+
+
+def _change(settings: Any, prompt: str, research: bool | None) -> str:
+    if not research:
+        return prompt
+    from taskmaster.research_context import retrieve_context
+
+    return prompt + f"\n\nBackground:\n{retrieve_context(settings, prompt) or ''}"
+
+
+def _revision(router: Any, task: Any, change: str) -> dict[str, Any]:
+    """The CLI's update-task revision: the model rewrites the task's fields for `change`."""
+    from agents.planner.editor import revise_task
+
+    revised = revise_task(
+        router,
+        title=task.title,
+        description=task.description,
+        details=task.details,
+        test_strategy=task.test_strategy,
+        priority=str(task.priority),
+        change=change,
+    )
+    return {
+        "title": revised.title,
+        "description": revised.description,
+        "details": revised.details,
+        "testStrategy": revised.test_strategy,
+        "priority": revised.priority,
+    }
+
+
+def _note(router: Any, task: Any, change: str) -> str:
+    from agents.planner.editor import subtask_note
+
+    return subtask_note(router, title=task.title, description=task.description, details=task.details, update=change)
 
 
 def _deps(dependencies: str | None) -> list[str]:
@@ -31,8 +71,9 @@ def _deps(dependencies: str | None) -> list[str]:
 
 @tool_errors
 async def add_task(
-    prompt: Annotated[str | None, Field(description="Used as the title when no title is given.")] = None,
-    title: Annotated[str | None, Field(description="Task title.")] = None,
+    ctx: Context,
+    prompt: Annotated[str | None, Field(description="What the task is about; the local model writes it.")] = None,
+    title: Annotated[str | None, Field(description="Task title (manual creation).")] = None,
     description: Annotated[str | None, Field(description="Task description.")] = None,
     details: Annotated[str | None, Field(description="Implementation details.")] = None,
     testStrategy: Annotated[str | None, Field(description="Test strategy.")] = None,
@@ -42,23 +83,38 @@ async def add_task(
     projectRoot: ProjectRoot = None,
     tag: Tag = None,
     research: Research = None,
+    profile: Profile = None,
 ) -> CallToolResult:
-    """Add a top-level task with the next free id."""
+    """Add a top-level task with the next free id: manual (title) or written by the model from prompt."""
     from tasks.editing import add_task as add
 
-    settings = settings_for(projectRoot, tag)
-    heading = (title or prompt or "").strip()
-    if not heading:
-        raise ToolInputError("a task needs a title; pass title (or prompt)")
-    task = add(
-        task_file(settings, file),
-        title=heading,
-        description=description or "",
-        details=details or "",
-        test_strategy=testStrategy or "",
-        priority=priority or "medium",
-        dependencies=_deps(dependencies),
-    )
+    if bool(prompt) == bool(title):
+        raise ToolInputError("give either title (manual) or prompt (the model writes the task), not both")
+    settings = settings_for(projectRoot, tag, profile)
+    store = task_file(settings, file)
+    fields: dict[str, Any] = {
+        "title": title or "",
+        "description": description or "",
+        "details": details or "",
+        "test_strategy": testStrategy or "",
+        "priority": priority,
+    }
+    if prompt:
+        from agents.planner.editor import draft_task
+
+        existing = [(str(t.id), t.title) for t in store.load()]
+        change = prompt
+        draft = await run_job(
+            ctx, lambda job: draft_task(MODELS.router(settings), _change(settings, change, research), existing)
+        )
+        fields = {
+            "title": draft.title,
+            "description": description or draft.description,
+            "details": details or draft.details,
+            "test_strategy": testStrategy or draft.test_strategy,
+            "priority": priority or draft.priority,
+        }
+    task = add(store, dependencies=_deps(dependencies), **fields)
     return ok(f"Added task {task['id']}: {task['title']}", {"task": task, "tag": settings.tag})
 
 
@@ -95,22 +151,27 @@ async def add_subtask(
 
 @tool_errors
 async def update_task(
+    ctx: Context,
     id: Annotated[str, Field(description="Task or subtask id to update.")],
-    prompt: Annotated[str | None, Field(description="Text appended to the task's details.")] = None,
+    prompt: Annotated[str | None, Field(description="The change; the local model rewrites the task for it.")] = None,
     research: Research = None,
-    append: Annotated[bool | None, Field(description="Always true here: prompt is appended, not rewritten.")] = None,
+    append: Annotated[
+        bool | None, Field(description="Append a timestamped note (written by the model) instead of rewriting.")
+    ] = None,
     metadata: Annotated[str | None, Field(description="Not supported.")] = None,
-    title: Annotated[str | None, Field(description="New title.")] = None,
-    description: Annotated[str | None, Field(description="New description.")] = None,
-    details: Annotated[str | None, Field(description="New details (replaces them).")] = None,
-    testStrategy: Annotated[str | None, Field(description="New test strategy.")] = None,
-    priority: Annotated[str | None, Field(description="New priority.")] = None,
+    title: Annotated[str | None, Field(description="New title (no model).")] = None,
+    description: Annotated[str | None, Field(description="New description (no model).")] = None,
+    details: Annotated[str | None, Field(description="New details (no model).")] = None,
+    testStrategy: Annotated[str | None, Field(description="New test strategy (no model).")] = None,
+    priority: Annotated[str | None, Field(description="New priority (no model).")] = None,
     file: File = None,
     projectRoot: ProjectRoot = None,
     tag: Tag = None,
+    profile: Profile = None,
 ) -> CallToolResult:
-    """Update one task: set fields and/or append the prompt to its details. Done tasks are refused."""
-    from tasks.editing import update_task as update
+    """Change one task: fields directly, or rewritten by the model from prompt (append: a timestamped note)."""
+    from tasks.editing import update_task as update_one
+    from tasks.tree import find_task
 
     if metadata:
         raise ToolInputError("metadata is not supported; set title, description, details, testStrategy or priority")
@@ -125,61 +186,95 @@ async def update_task(
         )
         if value is not None
     }
-    if not fields and not (prompt or "").strip():
-        raise ToolInputError("nothing to update; pass prompt (appended to details) or a field such as title")
-    settings = settings_for(projectRoot, tag)
-    task = update(task_file(settings, file), id, fields=fields, append=prompt)
-    return ok(f"Updated task {id}.", {"task": task, "tag": settings.tag})
+    if not prompt and not fields:
+        raise ToolInputError("nothing to change: give prompt, or fields like title, details or priority")
+    settings = settings_for(projectRoot, tag, profile)
+    store = task_file(settings, file)
+    note = None
+    if prompt:
+        task = find_task(store.load(), id)
+        change = _change(settings, prompt, research)
+        if append:
+            note = await run_job(ctx, lambda job: _note(MODELS.router(settings), task, change))
+        else:
+            fields = {**await run_job(ctx, lambda job: _revision(MODELS.router(settings), task, change)), **fields}
+    updated = update_one(store, id, fields=fields, append=note)
+    return ok(f"{'Appended a note to' if note else 'Updated'} task {id}.", {"task": updated, "tag": settings.tag})
 
 
 @tool_errors
 async def update_subtask(
+    ctx: Context,
     id: Annotated[str, Field(description='Subtask id in parent.sub form, e.g. "5.2".')],
-    prompt: Annotated[str | None, Field(description="Information to add to the subtask.")] = None,
+    prompt: Annotated[str | None, Field(description="What to add; the local model writes the note.")] = None,
     research: Research = None,
     metadata: Annotated[str | None, Field(description="Not supported.")] = None,
     file: File = None,
     projectRoot: ProjectRoot = None,
     tag: Tag = None,
+    noAi: Annotated[bool | None, Field(description="Append the prompt as is, without the model.")] = None,
+    profile: Profile = None,
 ) -> CallToolResult:
     """Append a timestamped note to a subtask's details (Task Master's <info added on …> block)."""
-    from tasks.editing import update_subtask as update
+    from tasks.editing import update_subtask as update_one
+    from tasks.tree import find_task
 
     if metadata:
         raise ToolInputError("metadata is not supported; pass the note as prompt")
-    settings = settings_for(projectRoot, tag)
-    result = update(task_file(settings, file), id, prompt or "")
-    return ok(f"Added a note to subtask {id}.", result)
+    if not (prompt or "").strip():
+        raise ToolInputError("nothing to add; pass the note as prompt")
+    if "." not in id:
+        raise ToolInputError(f"{id} is not a subtask id; use the parent.sub form, e.g. {id}.1")
+    settings = settings_for(projectRoot, tag, profile)
+    store = task_file(settings, file)
+    note = prompt or ""
+    if not noAi:
+        subtask = find_task(store.load(), id)
+        change = _change(settings, note, research)
+        note = await run_job(ctx, lambda job: _note(MODELS.router(settings), subtask, change))
+    result = update_one(store, id, note)
+    return ok(f"Appended a note to subtask {id}.", result)
 
 
 @tool_errors
 async def update(
-    prompt: Annotated[str, Field(description="Text appended to every task from `from` on that is not done.")],
+    ctx: Context,
+    prompt: Annotated[str, Field(description="The change; the model rewrites every pending task from `from` on.")],
     from_: Annotated[str | None, Field(alias="from", description="First task id to update (default 1).")] = None,
     research: Research = None,
     file: File = None,
     projectRoot: ProjectRoot = None,
     tag: Tag = None,
+    profile: Profile = None,
 ) -> CallToolResult:
-    """Append the prompt to the details of every pending top-level task with id ≥ from."""
+    """Rewrite every pending top-level task with id ≥ from with the local model, following prompt."""
     from tasks.editing import update_task as update_one
 
     if not prompt.strip():
-        raise ToolInputError("nothing to add; pass the change as prompt")
+        raise ToolInputError("nothing to change; pass the change as prompt")
     try:
         start = int(str(from_ or "1").strip())
     except ValueError:
         raise ToolInputError(f"from must be a top-level task id like 4, not {from_!r}") from None
-    settings = settings_for(projectRoot, tag)
+    settings = settings_for(projectRoot, tag, profile)
     store = task_file(settings, file)
-    targets = [str(t.id) for t in store.load() if t.id >= start and t.status not in ("done", "completed")]
+    targets = [t for t in store.load() if t.id >= start and str(t.status) in ("pending", "in-progress", "blocked")]
     if not targets:
-        raise ToolInputError(f"no unfinished tasks from id {start} on; nothing to update")
-    updated = []
-    for task_id in targets:
-        update_one(store, task_id, append=prompt)
-        updated.append(task_id)
-    return ok(f"Updated {len(updated)} task(s) from {start}.", {"updated": updated, "tag": settings.tag})
+        raise ToolInputError(f"no pending tasks with id {start} or higher; see get_tasks")
+    change = _change(settings, prompt, research)
+
+    def work(job: Any) -> list[tuple[str, dict[str, Any]]]:
+        router = MODELS.router(settings)
+        revisions = []
+        for task in targets:
+            revisions.append((str(task.id), _revision(router, task, change)))
+            job.progress(f"revised task {task.id}", len(targets))
+            job.check()
+        return revisions
+
+    revisions = await run_job(ctx, work)
+    updated = [update_one(store, key, fields=fields) for key, fields in revisions]  # no lock across model calls
+    return ok(f"Updated {len(updated)} task(s) from {start}.", {"updated": [k for k, _ in revisions], "tasks": updated})
 
 
 @tool_errors
@@ -344,6 +439,25 @@ async def copy_tag(
     return ok(f"Copied {sourceName} to {targetName} ({result['tasks']} task(s)).", result)
 
 
+@tool_errors
+async def generate(
+    output: Annotated[str | None, Field(description="Directory (default: next to tasks.json).")] = None,
+    file: File = None,
+    projectRoot: ProjectRoot = None,
+    tag: Tag = None,
+) -> CallToolResult:
+    """Write one task_NNN.txt file per task, as Task Master's generate does."""
+    from pathlib import Path
+
+    from tasks.task_files import write_task_files
+
+    settings = settings_for(projectRoot, tag)
+    store = task_file(settings, file)
+    directory = Path(output).expanduser() if output else store.path.parent
+    written = write_task_files(store.load(), directory, store.tag)
+    return ok(f"Wrote {len(written)} task file(s) to {directory}", {"files": [str(p) for p in written]})
+
+
 def _wire_names(fn: Callable[..., Awaitable[CallToolResult]]) -> Callable[..., Awaitable[CallToolResult]]:
     """Task Master calls an argument `from`, a Python keyword: the SDK passes it by its alias, this maps it back."""
 
@@ -371,6 +485,7 @@ TOOLS = [
     delete_tag,
     rename_tag,
     copy_tag,
+    generate,
 ]
 
 

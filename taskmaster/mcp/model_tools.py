@@ -225,7 +225,9 @@ async def analyze_project_complexity(
     ctx: Context,
     threshold: Annotated[int | None, Field(description="Ignored: the breakdown threshold comes from settings.")] = None,
     research: Research = None,
-    output: Annotated[str | None, Field(description="Ignored: scores are stored on the tasks.")] = None,
+    output: Annotated[
+        str | None, Field(description="Ignored: the report goes to .taskmaster/reports/ (Task Master's default).")
+    ] = None,
     file: File = None,
     ids: Annotated[str | None, Field(description='Only these task ids, comma-separated ("1,3,5").')] = None,
     projectRoot: ProjectRoot = None,
@@ -254,16 +256,20 @@ async def analyze_project_complexity(
         )
 
     state, _, _ = await run_job(ctx, work)
+    from tasks.complexity_report import write_report
+
     rows = [
         {
-            "taskId": n["id"],
+            "taskId": int(n["id"]) if str(n["id"]).isdigit() else n["id"],
             "taskTitle": n["title"],
             "complexityScore": n.get("complexity"),
             "recommendedSubtasks": n.get("recommended"),
         }
         for n in state.get("nodes", {}).values()
     ]
-    return ok(f"Scored {len(rows)} task(s).", {"complexityAnalysis": rows, "tag": settings.tag})
+    total = len(task_file(settings).load())
+    path = write_report(settings.tasks_file, settings.tag, rows, total_tasks=total, used_research=bool(research))
+    return ok(f"Scored {len(rows)} task(s); report in {path}", {"complexityAnalysis": rows, "reportPath": str(path)})
 
 
 @tool_errors

@@ -192,22 +192,21 @@ async def fix_dependencies(file: File = None, projectRoot: ProjectRoot = None, t
 
 
 @tool_errors
-async def complexity_report(file: File = None, projectRoot: ProjectRoot = None, tag: Tag = None) -> CallToolResult:
-    """The complexity scores analyze_project_complexity stored on the tasks (no separate report file)."""
-    from tasks.tree import iter_tasks
+async def complexity_report(
+    file: Annotated[
+        str | None, Field(description="Report file (default: this tag's, under .taskmaster/reports/).")
+    ] = None,
+    projectRoot: ProjectRoot = None,
+    tag: Tag = None,
+) -> CallToolResult:
+    """The complexity report analyze_project_complexity wrote for this tag (Task Master's report file)."""
+    from tasks.complexity_report import read_report, report_path
 
     settings = settings_for(projectRoot, tag)
-    rows = [
-        {"taskId": full_id, "taskTitle": t.title, "complexityScore": t.complexity, "status": str(t.status)}
-        for full_id, t in iter_tasks(task_file(settings, file).load())
-        if t.complexity is not None
-    ]
-    if not rows:
-        return ok(
-            "No complexity scores yet; run analyze_project_complexity first.",
-            {"complexityAnalysis": [], "tag": settings.tag},
-        )
-    return ok(f"{len(rows)} scored task(s) in tag {settings.tag!r}", {"complexityAnalysis": rows, "tag": settings.tag})
+    path = task_file(settings, file).path if file else report_path(settings.tasks_file, settings.tag)
+    report = read_report(path)
+    rows = report["complexityAnalysis"]
+    return ok(f"{len(rows)} scored task(s) in {path}", {**report, "reportPath": str(path)})
 
 
 @tool_errors
