@@ -263,6 +263,27 @@ def test_editing_tools_end_to_end_without_a_model(project: Path) -> None:
     run_session(project, body)
 
 
+def test_own_tools_without_a_model(project: Path) -> None:
+    root = str(project)
+    (project / "add.py").write_text("def add(a, b):\n    return a + b\n")
+    (project / "test_add.py").write_text("from solution import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n")
+    (project / "bad.py").write_text("def add(a, b)\n    return a + b\n")
+
+    async def body(s: ClientSession) -> None:
+        good = structured(await s.call_tool("verify", {"projectRoot": root, "file": "add.py", "tests": "test_add.py"}))
+        assert good["passed"] is True
+        bad = structured(await s.call_tool("verify", {"projectRoot": root, "file": "bad.py"}))
+        assert bad["passed"] is False
+        assert structured(await s.call_tool("run_status", {"projectRoot": root}))["runs"] == []
+        assert "no run 'nope'" in tool_error(await s.call_tool("run_status", {"projectRoot": root, "thread": "nope"}))
+        empty = tool_error(await s.call_tool("kb_search", {"projectRoot": root, "query": "anything"}))
+        assert "knowledge base is empty" in empty
+        both = tool_error(await s.call_tool("code", {"projectRoot": root, "id": "1", "spec": "add numbers"}))
+        assert "either id or spec" in both
+
+    run_session(project, body)
+
+
 def test_bad_input_is_a_one_line_tool_error_and_leaves_the_file_untouched(project: Path) -> None:
     root = str(project)
     tasks_json = project / ".taskmaster" / "tasks" / "tasks.json"
