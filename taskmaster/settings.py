@@ -44,6 +44,9 @@ class BreakdownSettings(BaseModel):
     max_breadth: int = Field(default=5, ge=1, le=20)
     max_total_tasks: int = Field(default=60, ge=1, le=1000)
     concurrency: int = Field(default=4, ge=1, le=64)
+    max_prd_bytes: int = Field(
+        default=300_000, ge=1_000, description="A larger PRD is refused (split it, or raise this deliberately)."
+    )
 
 
 class SchedulerSettings(BaseModel):

@@ -22,7 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
-from agents.errors import EndpointUnavailable, StructuredOutputError
+from agents.errors import AgentError, EndpointUnavailable, StructuredOutputError
 from agents.llm.cache import CallScope, ResponseCache, schema_tag
 from agents.llm.config import Endpoint, ModelConfig, Tier
 from agents.llm.dialects import request_extras, schema_for, structured_runnable
@@ -41,6 +41,27 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     openai.InternalServerError,
 )
 HEALTH_TTL_S = 30.0
+
+
+class CallBudgetExceeded(AgentError):
+    """A command asked for more model calls than its budget (runaway input must not mean unbounded work)."""
+
+
+class CallBudget:
+    """A thread-safe count of model calls (cache hits excluded) against a ceiling, shared by a router's views."""
+
+    def __init__(self, limit: int | None, why: str = "") -> None:
+        self.limit, self.why, self.used = limit, why, 0
+        self._lock = threading.Lock()
+
+    def take(self) -> None:
+        with self._lock:
+            if self.limit is not None and self.used >= self.limit:
+                raise CallBudgetExceeded(
+                    f"this command reached its limit of {self.limit} model calls{self.why}; "
+                    "split the work or raise the limit"
+                )
+            self.used += 1
 
 
 def openai_chat_factory(
@@ -90,6 +111,7 @@ class ModelRouter:
             for endpoint in tier.endpoints:
                 self.egress.check(endpoint.base_url)
         self._sleep = SleepCoordinator(config, egress=self.egress)  # wakes sleep-mode vLLM tiers on demand
+        self.budget = CallBudget(None)
 
     # --- endpoints -----------------------------------------------------------------------------
     def health(self, tier_name: str, *, refresh: bool = False) -> list[EndpointHealth]:
@@ -155,6 +177,12 @@ class ModelRouter:
         view.meter = meter or UsageMeter()
         return view
 
+    def limited(self, max_calls: int, why: str = "") -> ModelRouter:
+        """A view that shares everything but refuses model calls past `max_calls` (CallBudgetExceeded)."""
+        view = copy.copy(self)
+        view.budget = CallBudget(max_calls, why)
+        return view
+
     # --- calls ---------------------------------------------------------------------------------
     def tier_name(self, role: str) -> str:
         try:
@@ -202,6 +230,7 @@ class ModelRouter:
         scope = self._cache_scope(tier_name, None) if self.cache else None
         if self.cache and scope and (cached := self.cache.lookup(scope, messages)) is not None:
             return cached
+        self.budget.take()
         text = message_text(self._invoke(tier_name, self._runnable(tier_name, None), messages))
         if self.cache and scope:
             self.cache.store(scope, messages, text)
@@ -216,6 +245,7 @@ class ModelRouter:
                 return parse_reply(AIMessage(content=cached), schema)  # validated like a fresh reply
             except InvalidOutput:
                 self.cache.discard(scope, messages)
+        self.budget.take()
         runnable = self._runnable(tier_name, schema)
         conversation = list(messages)
         attempts = self.config.structured_retries + 1

@@ -10,12 +10,14 @@ from rich.table import Table
 
 from graphs.breakdown import BreakdownLimits, build_breakdown_graph
 from graphs.breakdown.roots import expansion_root, subtask_count
+from graphs.breakdown.sections import section_budget_chars, split_sections
 from taskmaster.checkpoints import open_checkpointer
 from taskmaster.cli.common import console, err_console, fail, one_line_errors
 from taskmaster.cli.graph_runs import run_graph, thread_id_for
 from taskmaster.cli.inputs import read_text_input
 from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, TagOpt, settings_for, task_file
 from taskmaster.cli.render import task_tree
+from taskmaster.profiles import model_config
 from taskmaster.runtime import breakdown_context, breakdown_limits, model_router
 from taskmaster.settings import Settings
 from tasks.model import TaskStatus
@@ -25,6 +27,8 @@ NumOpt = Annotated[int | None, typer.Option("--num", "-n", help="How many tasks 
 DepthOpt = Annotated[int | None, typer.Option("--depth", help="Levels of recursive expansion.")]
 ThreadOpt = Annotated[str | None, typer.Option("--thread", help="Checkpoint thread id (default: derived from input).")]
 FreshOpt = Annotated[bool, typer.Option("--fresh", help="Ignore an interrupted run's checkpoint and start over.")]
+# model_config needs a URL for the embedded profile to size its tiers; nothing is contacted (nothing listens on 0).
+EMBEDDED_PLACEHOLDER_URL = "http://127.0.0.1:0/v1"
 ResearchOpt = Annotated[bool, typer.Option("--research", help="Add context retrieved from the knowledge base.")]
 
 
@@ -32,6 +36,26 @@ def _research_context(settings: Settings, query: str) -> str | None:
     from taskmaster.research_context import retrieve_context
 
     return retrieve_context(settings, query)
+
+
+def _check_counts(num: int | None, depth: int | None) -> None:
+    """Before anything is loaded or started: --num asks for tasks, so it must be at least one."""
+    if num is not None and num < 1:
+        fail(f"--num must be at least 1 (got {num}); it is how many tasks or subtasks to ask for")
+    if depth is not None and depth < 0:
+        fail(f"--depth must be 0 or more (got {depth})")
+
+
+def _planner_sections(settings: Settings, text: str) -> list[str]:
+    """The PRD sections parse-prd will send, one model call each, computed without starting any server."""
+    tier = model_config(settings, EMBEDDED_PLACEHOLDER_URL).tier_for("planner")[1]
+    return split_sections(text.strip(), section_budget_chars(tier.context_length, tier.max_output_tokens))
+
+
+def call_budget(limits: BreakdownLimits, inputs: dict[str, Any], sections: int = 0) -> int:
+    """The most model calls a breakdown can need: one per PRD section and per root, then each of at most
+    max_total_tasks tasks is scored once and expanded once."""
+    return sections + len(inputs.get("roots", [])) + 2 * limits.max_total_tasks
 
 
 def _run_breakdown(
@@ -43,10 +67,13 @@ def _run_breakdown(
     thread: str | None,
     fresh: bool,
     label: str,
+    sections: int = 0,
 ) -> dict[str, Any]:
     payload = {"inputs": inputs, "limits": limits.__dict__, "tag": settings.tag, "profile": settings.profile}
     thread_id = thread or thread_id_for(inputs.get("mode", "parse"), payload)
-    with open_checkpointer(settings) as saver, model_router(settings) as router:  # a dead database fails first
+    with open_checkpointer(settings) as saver, model_router(settings) as shared:  # a dead database fails first
+        why = " (PRD sections + tasks + 2 x breakdown.max_total_tasks)"
+        router = shared.limited(call_budget(limits, inputs, sections), why)
         context = breakdown_context(settings, router, tasks_file=settings.tasks_file, limits=limits, replace=replace)
         state = run_graph(
             build_breakdown_graph(saver),
@@ -77,10 +104,18 @@ def _parse(
     fresh: bool,
     as_json: bool,
 ) -> None:
+    _check_counts(num, depth)
     store = task_file(settings)
     existing = store.load()
     if existing and not (append or force):
         fail(f"tag {settings.tag!r} already has {len(existing)} tasks; use --append to add or --force to replace them")
+    sections = len(_planner_sections(settings, text))
+    most = settings.breakdown.max_total_tasks
+    if sections > most:
+        fail(
+            f"the PRD splits into {sections} sections (one model call each), more than breakdown.max_total_tasks "
+            f"({most}); split it into smaller PRDs or raise breakdown.max_total_tasks"
+        )
     inputs: dict[str, Any] = {
         "mode": "parse",
         "source_text": text,
@@ -89,7 +124,14 @@ def _parse(
         "research_context": _research_context(settings, text[:2000]) if research else None,
     }
     state = _run_breakdown(
-        settings, inputs, breakdown_limits(settings, depth), replace=force, thread=thread, fresh=fresh, label="planning"
+        settings,
+        inputs,
+        breakdown_limits(settings, depth),
+        replace=force,
+        thread=thread,
+        fresh=fresh,
+        label="planning",
+        sections=sections,
     )
     written = task_file(settings).load()
     count = sum(1 for _ in iter_tasks(written))
@@ -118,8 +160,9 @@ def parse_prd(
     as_json: JsonOpt = False,
 ) -> None:
     """Turn a PRD into tasks, score them and expand complex ones recursively."""
+    _check_counts(num, depth)
     settings = settings_for(project, tag, profile)
-    text = read_text_input(prd)
+    text = read_text_input(prd, max_bytes=settings.breakdown.max_prd_bytes)
     _parse(
         settings,
         text,
@@ -150,6 +193,7 @@ def goal(
     """Turn a short goal into tasks (like parse-prd, from text)."""
     if not text.strip():
         fail("the goal is empty; describe what you want to build")
+    _check_counts(num, depth)
     settings = settings_for(project, tag, profile)
     _parse(
         settings,
@@ -181,6 +225,7 @@ def expand(
     """Break a task (or all pending tasks) into subtasks, recursively up to --depth levels."""
     if bool(task_id) == all_tasks:
         fail("give a task id or --all (not both)")
+    _check_counts(num, depth)
     settings = settings_for(project, tag, profile)
     tasks = task_file(settings).load()
     limits = breakdown_limits(settings, depth)
