@@ -2,11 +2,17 @@
 
 The checkpoint says where a run is; these records say what happened, in a form `taskmaster runs`, the scheduler
 and tests can query without replaying graph state. Stdlib sqlite3 in WAL mode, one short transaction per write.
+
+A run records the process that works it (pid, host, and the process's start time, so a recycled pid is not
+mistaken for it). A run still marked `running` whose process is gone (kill -9, a crash, a power cut) is
+reported, and from then on stored, as `interrupted`: it can be continued with `taskmaster run --resume`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -39,6 +45,8 @@ CREATE TABLE IF NOT EXISTS task_events (
 );
 CREATE INDEX IF NOT EXISTS task_events_thread ON task_events (thread_id);
 """
+# Added after the first release: older files get them on open (ALTER TABLE), old rows have NULLs.
+OWNER_COLUMNS = (("pid", "INTEGER"), ("host", "TEXT"), ("proc_start", "TEXT"))
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,10 @@ class RunRecords:
             with closing(sqlite3.connect(self.path, timeout=30.0)) as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(SCHEMA)
+                have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+                for name, kind in OWNER_COLUMNS:
+                    if name not in have:
+                        conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
                 with conn:
                     yield conn
         except sqlite3.Error as exc:
@@ -75,11 +87,15 @@ class RunRecords:
 
     def start(self, thread_id: str, tag: str, request: dict[str, Any]) -> None:
         now = time.time()
+        pid = os.getpid()
+        owner = (pid, socket.gethostname(), process_start(pid))
         with self._connect() as conn:
             conn.execute(
-                "INSERT INTO runs (thread_id, tag, started_at, updated_at, state, request) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(thread_id) DO UPDATE SET updated_at = excluded.updated_at, state = 'running'",
-                (thread_id, tag, now, now, "running", json.dumps(request, default=str)),
+                "INSERT INTO runs (thread_id, tag, started_at, updated_at, state, request, pid, host, proc_start) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(thread_id) DO UPDATE SET updated_at = excluded.updated_at, state = 'running', "
+                "pid = excluded.pid, host = excluded.host, proc_start = excluded.proc_start",
+                (thread_id, tag, now, now, "running", json.dumps(request, default=str), *owner),
             )
 
     def finish(self, thread_id: str, state: str, stop_reason: str | None, summary: dict[str, Any]) -> None:
@@ -102,23 +118,31 @@ class RunRecords:
         if not self.path.exists():
             return None
         with self._connect() as conn:
-            row = conn.execute(
-                "SELECT thread_id, tag, started_at, updated_at, state, stop_reason, request, summary FROM runs "
-                "WHERE thread_id = ?",
-                (thread_id,),
-            ).fetchone()
-        return _row(row) if row else None
+            row = conn.execute(f"SELECT {_COLUMNS} FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
+            return self._checked(conn, row) if row else None
 
     def recent(self, limit: int = 20) -> list[RunRow]:
         if not self.path.exists():
             return []
         with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT thread_id, tag, started_at, updated_at, state, stop_reason, request, summary FROM runs "
-                "ORDER BY started_at DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-        return [_row(r) for r in rows]
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM runs ORDER BY started_at DESC LIMIT ?", (limit,)).fetchall()
+            return [self._checked(conn, r) for r in rows]
+
+    @staticmethod
+    def _checked(conn: sqlite3.Connection, row: tuple[Any, ...]) -> RunRow:
+        """The row, with a `running` run whose process has died turned into `interrupted` (and stored so)."""
+        run = _row(row)
+        pid, host, started = row[8], row[9], row[10]
+        if run.state != "running" or pid is None or started is None or host != socket.gethostname():
+            return run  # older rows, or another machine's run: nothing here can tell
+        if process_start(int(pid)) == started:
+            return run
+        reason = "process_died"
+        conn.execute(
+            "UPDATE runs SET state = 'interrupted', stop_reason = ? WHERE thread_id = ? AND state = 'running'",
+            (reason, run.thread_id),
+        )
+        return RunRow(**{**run.__dict__, "state": "interrupted", "stop_reason": reason})
 
     def events(self, thread_id: str) -> list[tuple[str, str, int, dict[str, Any]]]:
         """(task id, event, pid, detail) in order."""
@@ -127,6 +151,24 @@ class RunRecords:
                 "SELECT task_id, event, pid, detail FROM task_events WHERE thread_id = ? ORDER BY id", (thread_id,)
             ).fetchall()
         return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+
+_COLUMNS = "thread_id, tag, started_at, updated_at, state, stop_reason, request, summary, pid, host, proc_start"
+
+
+def process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or None if it is gone.
+
+    Together with the pid it names one process: a pid reused by a later process has a different start time.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(") ", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] == "Z":  # a zombie has finished
+        return None
+    return fields[19]
 
 
 def _row(row: tuple[Any, ...]) -> RunRow:

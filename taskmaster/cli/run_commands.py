@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from taskmaster.cli.common import console, err_console, fail, one_line_errors
 from taskmaster.cli.inputs import read_text_input
@@ -83,7 +83,10 @@ def run_command(
     if goal is not None and not goal.strip():
         fail("the goal is empty; describe what you want to build")
     settings = settings_for(project, tag, profile)
-    source = read_text_input(prd) if prd is not None else (f"# Goal\n\n{goal.strip()}\n" if goal else None)
+    if prd is not None:
+        source: str | None = read_text_input(prd, max_bytes=settings.breakdown.max_prd_bytes)
+    else:
+        source = f"# Goal\n\n{goal.strip()}\n" if goal else None
     first, decide = _decider(review, edited)
     request = RunRequest(
         source_text=source,
@@ -105,15 +108,22 @@ def run_command(
     if summary.stop_reason == "human_review":
         err_console.print(
             f"waiting for human review of task {summary.waiting.get('task_id') if summary.waiting else '?'}: "
-            f"taskmaster run --resume {summary.thread_id} --review approve|skip (or --review edit --code FILE)"
+            f"taskmaster run --resume {summary.thread_id} --review approve|skip (or --review edit --code FILE)",
+            soft_wrap=True,  # never break (or cut) the thread id the user must copy
         )
     if summary.stop_reason == "error":
         reason = next((n for n in reversed(summary.notes) if "handed back" in n), "a task failed")
         fail(f"{reason}; fix it, then continue with `taskmaster run --resume {summary.thread_id}`")
 
 
+def _id_column(header: str, ids: list[str]) -> Column:
+    """A column that always shows ids whole, on one line: the other columns wrap instead."""
+    return Column(header, no_wrap=True, min_width=max([len(header), *map(len, ids)]), overflow="ignore")
+
+
 def _print_summary(summary: Any) -> None:
-    table = Table(title=f"Run {summary.thread_id}", show_header=False)
+    console.print(f"Run {summary.thread_id}", soft_wrap=True, highlight=False)
+    table = Table(show_header=False)
     table.add_row("stopped because", summary.stop_reason.replace("_", " "))
     for label, ids in (
         ("done", summary.done),
@@ -149,10 +159,9 @@ def runs_command(
         if as_json:
             typer.echo(json.dumps([{"task_id": t, "event": e, "pid": p, **d} for t, e, p, d in events]))
             return
-        table = Table("task", "event", "detail", title=f"Run {thread} ({row.state}, {row.stop_reason or '-'})")
-        for task_id, event, _, detail in events:
-            table.add_row(task_id, event, ", ".join(f"{k}={v}" for k, v in detail.items()))
-        console.print(table)
+        console.print(f"Run {thread} ({row.state}, {row.stop_reason or '-'})", soft_wrap=True, highlight=False)
+        lines = [(t, [e, ", ".join(f"{k}={v}" for k, v in d.items())]) for t, e, _, d in events]
+        _print_rows(["task", "event", "detail"], lines, room=40)
         return
     rows = records.recent(limit)
     if as_json:
@@ -161,13 +170,29 @@ def runs_command(
     if not rows:
         err_console.print("no runs yet; start one with `taskmaster run`")
         return
-    table = Table("thread", "tag", "started", "state", "stop", "done", "review", "deferred")
+    lines = []
     for r in rows:
         s = r.summary or {}
         started = datetime.fromtimestamp(r.started_at).isoformat(timespec="seconds")
         counts = [str(len(s.get(k, []))) for k in ("done", "review", "deferred")]
-        table.add_row(r.thread_id, r.tag, started, r.state, r.stop_reason or "-", *counts)
-    console.print(table)
+        lines.append((r.thread_id, [r.tag, started, r.state, r.stop_reason or "-", *counts]))
+    _print_rows(["thread", "tag", "started", "state", "stop", "done", "review", "deferred"], lines, room=70)
+
+
+def _print_rows(headers: list[str], rows: list[tuple[str, list[str]]], *, room: int) -> None:
+    """A table whose first column (an id) is never cut: when the terminal is too narrow for the id plus `room`
+    columns of the rest, each row becomes an id line and an indented detail line instead."""
+    ids = [row_id for row_id, _ in rows]
+    if max(map(len, ids), default=0) + room <= console.width:
+        table = Table(_id_column(headers[0], ids), *headers[1:])
+        for row_id, rest in rows:
+            table.add_row(row_id, *rest)
+        console.print(table)
+        return
+    for row_id, rest in rows:
+        console.print(row_id, soft_wrap=True, highlight=False, markup=False)
+        detail = " · ".join(f"{h} {v}" for h, v in zip(headers[1:], rest, strict=True))
+        console.print(f"  {detail}", soft_wrap=True, highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:
