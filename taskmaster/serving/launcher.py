@@ -24,6 +24,7 @@ from typing import Literal
 import httpx
 from filelock import FileLock
 
+from agents.llm.egress import LOOPBACK_ONLY
 from taskmaster.errors import AppError
 from taskmaster.serving import launch_plan
 from taskmaster.serving.bundled_models import resolve_model_file
@@ -219,7 +220,7 @@ def _auth(record_or_env: str | None, environ: Mapping[str, str]) -> dict[str, st
 
 def models_ok(base_url: str, headers: Mapping[str, str], timeout_s: float = 2.0) -> tuple[bool, str]:
     try:
-        response = httpx.get(base_url.rstrip("/") + "/models", headers=dict(headers), timeout=timeout_s)
+        response = LOOPBACK_ONLY.get(base_url.rstrip("/") + "/models", headers=dict(headers), timeout=timeout_s)
     except httpx.HTTPError as exc:
         return False, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return response.status_code == 200, f"HTTP {response.status_code}"
@@ -297,7 +298,7 @@ def sleep_after_start(commands: list[LaunchCommand]) -> list[bool]:
 def _sleep(record: ServerRecord, headers: Mapping[str, str]) -> None:
     url = record.base_url.rstrip("/").removesuffix("/v1") + "/sleep?level=1"
     try:
-        response = httpx.post(url, headers=dict(headers), timeout=120)
+        response = LOOPBACK_ONLY.post(url, headers=dict(headers), timeout=120)  # proxy env vars ignored
     except httpx.HTTPError as exc:
         raise AppError(f"could not put {record.name} to sleep at {url} ({exc}); see {record.log}") from exc
     if response.status_code != 200:
