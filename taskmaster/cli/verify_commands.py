@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from taskmaster.cli.common import console, fail, one_line_errors
+from taskmaster.cli.common import console, err_console, fail, one_line_errors
 
 _TASK_TYPES = ("quick_edit", "standard_dev", "complex", "critical")
 _BY_SUFFIX = {
@@ -61,7 +61,8 @@ def verify_command(
     test_code = _read_source(tests, "--tests file") if tests is not None else None
     lang = language or _BY_SUFFIX.get(file.suffix.lower(), "python")
     aliases = (file.stem,) if file.stem.isidentifier() else ()
-    report = verify(code, language=lang, tests=test_code, task_type=task_type, module_aliases=aliases)
+    with err_console.status("verifying (sandboxed tests take a few seconds)…"):  # shown on a terminal only
+        report = verify(code, language=lang, tests=test_code, task_type=task_type, module_aliases=aliases)
     if as_json:
         print(json.dumps(report.model_dump(), indent=2))
     else:
