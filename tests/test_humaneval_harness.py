@@ -75,3 +75,23 @@ def test_score_rejects_wrong_and_accepts_body_only_answers() -> None:
     body = "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1 :])\n"
     assert final_program(problem, body).startswith(problem.prompt)
     assert score(problem, body)
+
+
+def test_tier_option_and_escalation_skips_a_tier_on_the_same_model() -> None:
+    matrix = EscalationMatrix()
+    ladder = {"fast": "smollm2", "coder": "qwen2.5-coder-1.5b", "planner": "qwen2.5-coder-1.5b"}.__getitem__
+    assert policy_rule("escalate", matrix, model_of=ladder).chain == ["fast", "coder"]
+    assert policy_rule("single", matrix, tier="fast").chain == ["fast"]
+    assert policy_rule("verified", matrix, tier="coder").chain == ["coder"]
+    with pytest.raises(AppError, match="--tier"):
+        policy_rule("escalate", matrix, tier="coder")
+
+
+def test_report_counts_tokens_and_solved_share_per_tier() -> None:
+    router, _ = make_router(responder)
+    report = run_humaneval(router, policy="verified", tier="coder", limit=2, max_attempts=2)
+    assert report.chain == ["coder"] and report.tier == "coder"
+    assert report.tokens_by_tier == {"coder": {"input": 30, "output": 15}}
+    assert report.as_dict()["share_by_tier"] == {"coder": 1.0}
+    with pytest.raises(AppError, match="unknown tier"):
+        run_humaneval(router, policy="single", tier="huge", limit=1)

