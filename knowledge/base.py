@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 
 from knowledge.chunking import Chunk, Chunker
 from knowledge.config import KnowledgeConfig
-from knowledge.documents import Skipped, discover, file_sha256, read_document
+from knowledge.documents import SKIP_EMPTY, SKIP_UNREADABLE, Skipped, discover, file_sha256, read_document
 from knowledge.embedders import Embedded, Embedder, build_embedder
 from knowledge.errors import KnowledgeError, StoreError
 from knowledge.store import (
@@ -38,7 +39,8 @@ from knowledge.store import (
 ProgressFn = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)`` with stage in {"scan", "embed", "store"}; the CLI draws the bars."""
 
-MANIFEST_VERSION = 1
+LEGACY_MINILM_IDENTITY = "all-MiniLM-L6-v2+torch+float32"
+MANIFEST_VERSION = 2  # 2: heading paths embedded, MDX/notebook/AsciiDoc/Word formats; older files are re-chunked
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,14 @@ class IngestReport:
     truncated: list[str] = field(default_factory=list)
     chunks_embedded: int = 0
     chunks_reused: int = 0
+    reindexed_from: str | None = None  # the previous embedder's identity when this add re-embedded the whole index
+
+    def skip_counts(self) -> dict[str, int]:
+        """Skipped files per reason category, most frequent first (the last line of `kb add`)."""
+        counts: dict[str, int] = {}
+        for item in self.skipped:
+            counts[item.category] = counts.get(item.category, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 @dataclass
@@ -126,6 +136,20 @@ class KnowledgeBase:
         data.setdefault("files", {})
         return data
 
+    def _identity(self) -> str:
+        return getattr(self._embedder, "identity", self._embedder.name)
+
+    def _stale_identity(self) -> str | None:
+        """The embedder identity the index was built with, when it is not the configured one (else None).
+
+        Manifests written before identities were recorded hold MiniLM vectors from the torch backend."""
+        if not self._manifest["files"]:
+            return None
+        built = self._manifest.get("embedder_identity")
+        if built is None:
+            built = LEGACY_MINILM_IDENTITY if self._manifest.get("embedder") == "minilm" else self._identity()
+        return built if built != self._identity() else None
+
     def _check_embedder(self) -> None:
         built_with = self._manifest.get("embedder")
         if built_with and self._manifest["files"] and built_with != self._embedder.name:
@@ -156,8 +180,14 @@ class KnowledgeBase:
         tags: list[str] | None = None,
         progress: ProgressFn | None = None,
         task_id: str | None = None,
+        include_unknown: bool = False,
+        follow_symlinks: bool = False,
     ) -> IngestReport:
-        """Ingest files and directories; unchanged files are skipped, vanished files under them are removed."""
+        """Ingest files and directories; unchanged files are skipped, vanished files under them are removed.
+
+        ``include_unknown`` indexes files of unknown type whose content is UTF-8 text; ``follow_symlinks`` lets a
+        directory walk follow links that leave the directory (by default they are skipped with a reason).
+        """
         notify = progress or (lambda _stage, _done, _total: None)
         tags_sorted = sorted(set(tags or []))
         roots = [Path(p).expanduser().resolve() for p in paths]
@@ -170,9 +200,16 @@ class KnowledgeBase:
         # A named path that no longer exists but was ingested before means "forget it", not an error.
         vanished = [r for r in roots if not r.exists() and not r.is_symlink() and indexed_under(r)]
         present = [r for r in roots if r not in vanished]
-        found = discover(present) if present else None
+        found = discover(present, include_unknown, follow_symlinks) if present else None
+        current_format = self._manifest.get("version") == MANIFEST_VERSION
         report.skipped.extend(found.skipped if found else [])
         candidates = found.files if found else []
+        # A changed embedder re-embeds every indexed file, whatever was named: old and new vectors never mix.
+        stale_from = self._stale_identity()
+        if stale_from:
+            report.reindexed_from = stale_from
+            named = {str(p) for p, _ in candidates}
+            candidates = candidates + [(Path(k), False) for k in known if k not in named and Path(k).is_file()]
 
         # Stage: read, chunk and embed everything before touching the index.
         staged: list[_Staged] = []
@@ -184,23 +221,31 @@ class KnowledgeBase:
                 entry = known.get(key)
                 if (
                     entry
+                    and current_format
+                    and not stale_from
                     and entry["sha256"] == digest
                     and entry.get("tags", []) == tags_sorted
                     and entry.get("task_id") == task_id
                 ):
                     report.unchanged.append(key)
                     continue
-                doc = read_document(path, self.config.max_file_bytes)
+                doc = read_document(
+                    path,
+                    self.config.max_file_bytes,
+                    as_text=path in found.as_text if found else False,
+                    notebook_outputs=self.config.notebook_outputs,
+                )
             except KnowledgeError as exc:
                 if explicit:
                     raise
-                report.skipped.append(Skipped(key, getattr(exc, "reason", str(exc))))
+                reason = getattr(exc, "reason", str(exc))
+                report.skipped.append(Skipped(key, reason, getattr(exc, "category", SKIP_UNREADABLE)))
                 continue
             if doc.truncated:
                 report.truncated.append(key)
             chunks = self._chunker.split(doc)
             if not chunks:
-                report.skipped.append(Skipped(key, "no text to index"))
+                report.skipped.append(Skipped(key, "no text to index", SKIP_EMPTY))
                 continue
             staged.append(_Staged(key, digest, chunks, is_new=key not in known))
         notify("scan", len(candidates), len(candidates))
@@ -211,6 +256,9 @@ class KnowledgeBase:
             for key in known
             if key not in seen and any(key == str(r) or key.startswith(str(r) + os.sep) for r in roots)
         ]
+        if stale_from:  # an indexed file that could not be re-embedded must not keep old vectors
+            restaged = {item.path for item in staged}
+            under_roots += [key for key in known if key not in restaged and key not in under_roots]
         removed = sorted(under_roots)
         if not staged and not removed:
             report.unchanged.sort()
@@ -218,13 +266,13 @@ class KnowledgeBase:
 
         layout = Layout(self._embedder.dense_size, self._embedder.sparse_idf, self._embedder.colbert_size)
         self._store.ensure(layout)
-        points = self._embed(staged, tags_sorted, task_id, report, notify)
+        points, streamed = self._embed(staged, tags_sorted, task_id, report, notify, reuse=not stale_from)
 
         # Commit: new points first, then stale ones, then the manifest.
         now = datetime.now(UTC).isoformat()
         total_steps = len(staged) + len(removed) + 1
         notify("store", 0, total_steps)
-        self._store.upsert(points)
+        self._store.upsert([p for p in points if p.payload["source"] not in streamed])
         by_source: dict[str, list[str]] = {}
         for point in points:
             by_source.setdefault(point.payload["source"], []).append(point.id)
@@ -245,6 +293,7 @@ class KnowledgeBase:
             report.removed.append(key)
             notify("store", step, total_steps)
         self._manifest["embedder"] = self._embedder.name
+        self._manifest["embedder_identity"] = self._identity()
         self._manifest["version"] = MANIFEST_VERSION
         self._write_manifest()
         notify("store", total_steps, total_steps)
@@ -258,46 +307,88 @@ class KnowledgeBase:
         task_id: str | None,
         report: IngestReport,
         notify: ProgressFn,
-    ) -> list[StoredPoint]:
-        """Embed each distinct passage once; passages already in the index (any file) reuse their stored vectors."""
-        wanted = {chunk.sha256: chunk.text for item in staged for chunk in item.chunks}
-        existing = self._store.vectors_by_sha(wanted)
+        reuse: bool = True,
+    ) -> tuple[list[StoredPoint], set[str]]:
+        """Embed each distinct passage once; passages already in the index (any file) reuse their stored vectors.
+
+        A pipeline: while the model embeds the next group, a writer thread upserts the points of every new file
+        whose passages are all embedded (onnxruntime releases the GIL). Only new files stream, because a failure
+        can then be undone exactly by deleting those files' points; changed files are upserted by the caller after
+        every passage is embedded. Returns all points and the sources already stored.
+        """
+        wanted = {chunk.sha256: chunk.embed_text for item in staged for chunk in item.chunks}
+        existing = self._store.vectors_by_sha(wanted) if reuse else {}
         vectors: dict[str, Embedded] = {
             sha: Embedded(p.dense, p.sparse, p.colbert)
             for sha, p in existing.items()
             if p.colbert is not None or not self._embedder.colbert_size
         }
         todo = [(sha, text) for sha, text in wanted.items() if sha not in vectors]
+        report.chunks_embedded = len(todo)
+        report.chunks_reused = len(wanted) - len(todo)
+        points: dict[str, list[StoredPoint]] = {}
+        streamed: set[str] = set()
+        writes: list[Future[None]] = []
+        waiting = list(staged)
+
+        def ready_new_files(final: bool) -> list[StoredPoint]:
+            """Points of the staged files whose passages all have vectors; new files only unless ``final``."""
+            out: list[StoredPoint] = []
+            for item in list(waiting):
+                if (final or item.is_new) and all(chunk.sha256 in vectors for chunk in item.chunks):
+                    points[item.path] = self._points(item, vectors, tags, task_id)
+                    waiting.remove(item)
+                    if not final:
+                        out.extend(points[item.path])
+                        streamed.add(item.path)
+            return out
+
         # Several model batches per call: the model sorts each call by length, so less padding is wasted.
         batch = max(1, self.config.batch_size) * 4
         notify("embed", 0, len(todo))
-        for start in range(0, len(todo), batch):
-            part = todo[start : start + batch]
-            for (sha, _), embedded in zip(part, self._embedder.embed_documents([t for _, t in part]), strict=True):
-                vectors[sha] = embedded
-            notify("embed", min(start + batch, len(todo)), len(todo))
-        report.chunks_embedded = len(todo)
-        report.chunks_reused = len(wanted) - len(todo)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-upsert") as writer:
+            try:
+                if early := ready_new_files(final=False):
+                    writes.append(writer.submit(self._store.upsert, early))
+                for start in range(0, len(todo), batch):
+                    part = todo[start : start + batch]
+                    embedded = self._embedder.embed_documents([t for _, t in part])
+                    for (sha, _), vector in zip(part, embedded, strict=True):
+                        vectors[sha] = vector
+                    if ready := ready_new_files(final=False):
+                        writes.append(writer.submit(self._store.upsert, ready))
+                    notify("embed", min(start + batch, len(todo)), len(todo))
+                for write in writes:
+                    write.result()
+            except BaseException:
+                for write in writes:
+                    write.cancel()
+                writer.shutdown(wait=True)
+                for source in streamed:  # these files had no points before this add: the index is as it was
+                    self._store.delete_source(source)
+                raise
+        ready_new_files(final=True)
+        return [point for item in staged for point in points[item.path]], streamed
 
-        points: list[StoredPoint] = []
-        for item in staged:
-            for chunk in item.chunks:
-                vec = vectors[chunk.sha256]
-                payload = {
-                    "source": chunk.source,
-                    "text": chunk.text,
-                    "heading": chunk.heading,
-                    "line_start": chunk.line_start,
-                    "line_end": chunk.line_end,
-                    "sha256": chunk.sha256,
-                    "ordinal": chunk.ordinal,
-                    "tags": tags,
-                    "task_id": task_id,
-                }
-                points.append(
-                    StoredPoint(point_id(chunk.source, chunk.sha256), vec.dense, vec.sparse, payload, vec.colbert)
-                )
-        return points
+    def _points(
+        self, item: _Staged, vectors: dict[str, Embedded], tags: list[str], task_id: str | None
+    ) -> list[StoredPoint]:
+        out: list[StoredPoint] = []
+        for chunk in item.chunks:
+            vec = vectors[chunk.sha256]
+            payload = {
+                "source": chunk.source,
+                "text": chunk.text,
+                "heading": chunk.heading,
+                "line_start": chunk.line_start,
+                "line_end": chunk.line_end,
+                "sha256": chunk.sha256,
+                "ordinal": chunk.ordinal,
+                "tags": tags,
+                "task_id": task_id,
+            }
+            out.append(StoredPoint(point_id(chunk.source, chunk.sha256), vec.dense, vec.sparse, payload, vec.colbert))
+        return out
 
     # ------------------------------------------------------------------ queries
 
@@ -338,6 +429,12 @@ class KnowledgeBase:
         where = SearchFilter(
             source=str(Path(source).expanduser().resolve()) if source else None, tag=tag, task_id=task_id
         )
+        if stale_from := self._stale_identity():
+            raise StoreError(
+                f"this knowledge base was embedded with {stale_from} but the configured embedder is "
+                f"{self._identity()}; vectors of two embedders are never mixed: run `taskmaster kb add` on any "
+                f"indexed folder to re-embed all {len(self._manifest['files'])} files, or set knowledge.backend back"
+            )
         vec = self._embedder.embed_query(query)
         options = QueryOptions(
             limit=limit * 2,

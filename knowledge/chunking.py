@@ -3,6 +3,11 @@
 langchain's MarkdownHeaderTextSplitter gives the heading path but rewrites whitespace (it strips every line, which
 mangles code blocks), so it is used only to find section boundaries; the text of each chunk is always an exact slice
 of the original file. That keeps line numbers honest and lets a user jump straight to the cited lines.
+
+What is embedded (and what BM25 counts) is the chunk's heading path followed by its text: a passage deep in a
+section ("Set it to 5") is found by the words of its headings ("Configuration > Subtask count"), which a reader sees
+but the passage alone lacks. The chunk's ``sha256`` is of that embedded text, so a stored vector is reused only for
+exactly the same input.
 """
 
 from __future__ import annotations
@@ -37,6 +42,15 @@ class Chunk:
     sha256: str
     ordinal: int
 
+    @property
+    def embed_text(self) -> str:
+        return embed_text(self.heading, self.text)
+
+
+def embed_text(heading: str, text: str) -> str:
+    """The text given to the embedder and to BM25: heading path first, then the passage."""
+    return f"{heading}\n\n{text}" if heading else text
+
 
 @dataclass(frozen=True)
 class _Section:
@@ -61,11 +75,15 @@ class Chunker:
             chunk_size=chunk_size, chunk_overlap=self._overlap, add_start_index=True, strip_whitespace=False
         )
         self._by_language: dict[str, RecursiveCharacterTextSplitter] = {}
+        self._markdown = self._splitter_for(Language.MARKDOWN.value)
         self._headers = MarkdownHeaderTextSplitter(headers_to_split_on=HEADERS, strip_headers=False)
 
     def split(self, doc: Document) -> list[Chunk]:
         text = doc.text
-        if doc.kind in ("markdown", "html"):
+        if doc.kind == "markdown":
+            sections = self._markdown_sections(text)
+            splitter = self._markdown  # prefers heading, fence and paragraph boundaries
+        elif doc.kind == "html":
             sections = self._markdown_sections(text)
             splitter = self._prose
         elif doc.kind == "rst":
@@ -95,7 +113,7 @@ class Chunker:
                 lead = len(raw) - len(raw.lstrip())
                 begin = offset + lead
                 end = begin + len(stripped)
-                digest = text_sha256(stripped)
+                digest = text_sha256(embed_text(section.heading, stripped))
                 if digest in seen:  # identical passage repeated in the same file: index it once
                     continue
                 seen.add(digest)

@@ -16,6 +16,14 @@ class KnowledgeConfig(BaseModel):
 
     embedder: Literal["minilm", "bge-m3"] = "minilm"
     bge_m3_path: Path | None = Field(default=None, description="Local directory of BAAI/bge-m3; never downloaded.")
+    backend: Literal["onnx", "torch"] = Field(
+        default="onnx",
+        description="MiniLM runtime: onnx = int8-quantized ONNX (about 3x faster on CPU, cosine >= 0.99 to torch); "
+        "changing it re-embeds the index on the next `kb add`.",
+    )
+    model_cache_dir: Path | None = Field(
+        default=None, description="Where the int8 ONNX export of MiniLM is kept; default ~/.cache/taskmaster/embedders."
+    )
     device: str = Field(
         default="cpu",
         description="Device for BGE-M3; pinned because FlagEmbedding otherwise spreads over every visible GPU.",
@@ -33,6 +41,9 @@ class KnowledgeConfig(BaseModel):
     rrf_k: int = Field(default=60, ge=1)
     hnsw_ef: int = Field(default=256, ge=4)
     prefetch_limit: int = Field(default=50, ge=1, description="Candidates each retriever contributes to fusion.")
+    notebook_outputs: bool = Field(
+        default=False, description="Index the text outputs of notebook code cells as well as their source."
+    )
     max_file_bytes: int = Field(
         default=20_000_000, ge=1024, description="Files are read in bounded blocks and truncated past this size."
     )

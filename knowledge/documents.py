@@ -22,16 +22,31 @@ from typing import Literal
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
-from knowledge.errors import NoDocumentsFound, UnreadableFile, UnsupportedFile
+from knowledge.errors import KnowledgeError, NoDocumentsFound, UnreadableFile, UnsupportedFile
+from knowledge.formats import (
+    asciidoc_to_markdown,
+    docx_to_markdown,
+    looks_like_text,
+    markdown_with_front_matter,
+    mdx_to_markdown,
+    notebook_to_markdown,
+)
 
 DocKind = Literal["markdown", "rst", "text", "html", "pdf", "code"]
 
 BLOCK_BYTES = 1 << 20
 BINARY_SNIFF_BYTES = 8192
 
+# Extension -> the kind the chunker sees. MDX, notebooks, AsciiDoc and Word files are converted to markdown on
+# reading (knowledge.formats); structured text (JSON, YAML, TOML, CSV) is indexed as plain text.
 TEXT_KINDS: dict[str, DocKind] = {
     ".md": "markdown",
     ".markdown": "markdown",
+    ".mdx": "markdown",
+    ".ipynb": "markdown",
+    ".adoc": "markdown",
+    ".asciidoc": "markdown",
+    ".docx": "markdown",
     ".rst": "rst",
     ".txt": "text",
     ".text": "text",
@@ -39,8 +54,13 @@ TEXT_KINDS: dict[str, DocKind] = {
     ".yaml": "text",
     ".yml": "text",
     ".json": "text",
+    ".jsonl": "text",
+    ".xml": "text",
+    ".csv": "text",
+    ".tsv": "text",
     ".cfg": "text",
     ".ini": "text",
+    ".conf": "text",
     ".sql": "text",
     ".sh": "text",
     ".html": "html",
@@ -84,12 +104,23 @@ CODE_LANGUAGES: dict[str, str] = {
 SKIPPED_DIR_NAMES = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache", ".tox"}
 
 
+# Short reason categories: `kb add` ends with a count per category.
+SKIP_UNKNOWN = "unknown type"
+SKIP_BINARY = "binary"
+SKIP_ENCODING = "not UTF-8"
+SKIP_OUTSIDE = "symlink outside the directory"
+SKIP_UNREADABLE = "unreadable"
+SKIP_EMPTY = "no text"
+SKIP_PARSE = "cannot parse"
+
+
 @dataclass(frozen=True)
 class Skipped:
-    """A file left out of an ingest, with the reason shown to the user."""
+    """A file left out of an ingest, with the reason shown to the user and its category for the summary."""
 
     path: str
     reason: str
+    category: str = SKIP_UNREADABLE
 
 
 @dataclass(frozen=True)
@@ -109,6 +140,7 @@ class Discovery:
 
     files: list[tuple[Path, bool]]
     skipped: list[Skipped]
+    as_text: frozenset[Path] = frozenset()  # files of unknown type admitted as text by --include-unknown
 
 
 def is_supported(path: Path) -> bool:
@@ -116,15 +148,32 @@ def is_supported(path: Path) -> bool:
     return suffix in TEXT_KINDS or suffix in CODE_LANGUAGES
 
 
-def discover(paths: Iterable[Path]) -> Discovery:
-    """Expand files and directories into candidate files; a directory yielding nothing is an error."""
+def unknown_reason(path: Path) -> str:
+    return f"unknown type '{path.suffix or path.name}' (add --include-unknown to index it if it is text)"
+
+
+def discover(paths: Iterable[Path], include_unknown: bool = False, follow_symlinks: bool = False) -> Discovery:
+    """Expand files and directories into candidate files; a directory yielding nothing is an error.
+
+    Walking a directory stays inside it: a symlink (file or directory) that resolves outside the directory given
+    is skipped with a reason unless ``follow_symlinks`` is set, because a link to ``/etc`` or a home directory in
+    a docs tree would otherwise put system or private files into the index without a word. A path the user names
+    that is itself a symlink to somewhere else is refused on the same terms.
+    """
     files: list[tuple[Path, bool]] = []
     skipped: list[Skipped] = []
+    as_text: set[Path] = set()
     seen: set[Path] = set()
     for raw in paths:
-        path = Path(raw).expanduser().resolve()
+        given = Path(raw).expanduser()
+        if given.is_symlink() and not follow_symlinks:
+            raise KnowledgeError(
+                f"{given} is a symlink to {given.resolve()}; pass --follow-symlinks to ingest what it points to, "
+                "or name the target itself"
+            )
+        path = given.resolve()
         if path.is_dir():
-            found = _walk(path, skipped)
+            found = _walk(path, skipped, include_unknown, follow_symlinks, as_text)
             if not found:
                 raise NoDocumentsFound(path)
             for file in found:
@@ -133,27 +182,69 @@ def discover(paths: Iterable[Path]) -> Discovery:
                     files.append((file, False))
         elif path.exists() or path.is_symlink():
             if not is_supported(path):
-                raise UnsupportedFile(path, f"unsupported file type '{path.suffix or path.name}'")
+                if not (include_unknown and looks_like_text(path)):
+                    raise UnsupportedFile(path, unknown_reason(path), category=SKIP_UNKNOWN)
+                as_text.add(path)
             if path not in seen:
                 seen.add(path)
                 files.append((path, True))
         else:
             raise UnreadableFile(path, "no such file or directory")
-    return Discovery(files=files, skipped=skipped)
+    return Discovery(files=files, skipped=skipped, as_text=frozenset(as_text))
 
 
-def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _walk(
+    root: Path, skipped: list[Skipped], include_unknown: bool, follow_symlinks: bool, as_text: set[Path]
+) -> list[Path]:
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIR_NAMES and not d.startswith("."))
+    visited: set[Path] = set()  # real directories already walked: a symlink loop is walked once
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_symlinks):
+        real_dir = Path(dirpath).resolve()
+        if real_dir in visited:
+            dirnames[:] = []
+            continue
+        visited.add(real_dir)
+        kept_dirs = []
+        for name in sorted(dirnames):
+            if name in SKIPPED_DIR_NAMES or name.startswith("."):
+                continue
+            sub = Path(dirpath) / name
+            if sub.is_symlink() and not follow_symlinks and not _inside(sub.resolve(), root):
+                skipped.append(
+                    Skipped(
+                        str(sub),
+                        f"symlink to {sub.resolve()}, outside {root} (add --follow-symlinks to include it)",
+                        SKIP_OUTSIDE,
+                    )
+                )
+                continue
+            kept_dirs.append(name)
+        dirnames[:] = kept_dirs
         for name in sorted(filenames):
             if name.startswith("."):
                 continue
             file = Path(dirpath) / name
+            if file.is_symlink() and not follow_symlinks and not _inside(file.resolve(), root):
+                skipped.append(
+                    Skipped(
+                        str(file),
+                        f"symlink to {file.resolve()}, outside {root} (add --follow-symlinks to include it)",
+                        SKIP_OUTSIDE,
+                    )
+                )
+                continue
             if is_supported(file):
                 found.append(file)
+            elif include_unknown and looks_like_text(file):
+                found.append(file)
+                as_text.add(file)
             else:
-                skipped.append(Skipped(str(file), f"unsupported file type '{file.suffix or name}'"))
+                reason = unknown_reason(file) if not include_unknown else "unknown type and not UTF-8 text"
+                skipped.append(Skipped(str(file), reason, SKIP_UNKNOWN))
     return found
 
 
@@ -170,21 +261,60 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_document(path: Path, max_file_bytes: int) -> Document:
-    """Read one file as text; raises UnsupportedFile / UnreadableFile with the reason."""
+def read_document(path: Path, max_file_bytes: int, as_text: bool = False, notebook_outputs: bool = False) -> Document:
+    """Read one file as text; raises UnsupportedFile / UnreadableFile with the reason.
+
+    ``as_text`` reads a file of unknown type as plain text (``--include-unknown``).
+    """
     _require_regular_file(path)
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         return _read_pdf(path, max_file_bytes)
+    if suffix == ".docx":
+        return _read_docx(path, max_file_bytes)
     text, truncated = _read_utf8(path, max_file_bytes)
     if suffix in CODE_LANGUAGES:
         return Document(path, text, "code", CODE_LANGUAGES[suffix], truncated)
     kind = TEXT_KINDS.get(suffix)
     if kind is None:
-        raise UnsupportedFile(path, f"unsupported file type '{suffix or path.name}'")
+        if as_text:
+            return Document(path, text, "text", None, truncated)
+        raise UnsupportedFile(path, unknown_reason(path), category=SKIP_UNKNOWN)
     if kind == "html":
         return Document(path, html_to_text(text), "html", None, truncated)
+    if suffix == ".mdx":
+        return Document(path, mdx_to_markdown(text), "markdown", None, truncated)
+    if suffix in (".adoc", ".asciidoc"):
+        return Document(path, asciidoc_to_markdown(text), "markdown", None, truncated)
+    if suffix == ".ipynb":
+        if truncated:
+            raise UnsupportedFile(path, "the notebook is larger than knowledge.max_file_bytes", category=SKIP_PARSE)
+        try:
+            rendered = notebook_to_markdown(text, include_outputs=notebook_outputs)
+        except Exception as exc:  # nbformat raises several types (NotJSONError, ValidationError, KeyError)
+            raise UnsupportedFile(path, f"nbformat cannot read it ({_first_line(exc)})", category=SKIP_PARSE) from exc
+        return Document(path, rendered, "markdown", None, truncated)
+    if kind == "markdown":
+        return Document(path, markdown_with_front_matter(text), "markdown", None, truncated)
     return Document(path, text, kind, None, truncated)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
+
+
+def _read_docx(path: Path, max_file_bytes: int) -> Document:
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        text = docx_to_markdown(path)
+    except (PackageNotFoundError, KeyError, ValueError) as exc:
+        raise UnsupportedFile(path, f"python-docx cannot read it ({_first_line(exc)})", category=SKIP_PARSE) from exc
+    except OSError as exc:
+        raise UnreadableFile(path, exc.strerror or str(exc)) from exc
+    truncated = len(text) > max_file_bytes
+    return Document(path, text[:max_file_bytes], "markdown", None, truncated)
 
 
 def _require_regular_file(path: Path) -> None:
@@ -210,21 +340,25 @@ def _read_utf8(path: Path, max_file_bytes: int) -> tuple[str, bool]:
                 if not block:
                     break
                 if first and b"\x00" in block[:BINARY_SNIFF_BYTES]:
-                    raise UnsupportedFile(path, "it looks like a binary file (contains NUL bytes)")
+                    raise UnsupportedFile(
+                        path, "it looks like a binary file (contains NUL bytes)", category=SKIP_BINARY
+                    )
                 first = False
                 consumed += len(block)
                 parts.append(decoder.decode(block))
             if consumed >= max_file_bytes and handle.read(1):
                 truncated = True
     except UnicodeDecodeError as exc:
-        raise UnsupportedFile(path, f"it is not valid UTF-8 (byte offset {consumed + exc.start})") from exc
+        raise UnsupportedFile(
+            path, f"it is not valid UTF-8 (byte offset {consumed + exc.start})", category=SKIP_ENCODING
+        ) from exc
     except OSError as exc:
         raise UnreadableFile(path, exc.strerror or str(exc)) from exc
     if not truncated:
         try:
             parts.append(decoder.decode(b"", final=True))
         except UnicodeDecodeError as exc:
-            raise UnsupportedFile(path, "it is not valid UTF-8 (ends mid-character)") from exc
+            raise UnsupportedFile(path, "it is not valid UTF-8 (ends mid-character)", category=SKIP_ENCODING) from exc
     # A cut at the byte limit may split a multi-byte character; the decoder simply holds it back.
     return "".join(parts), truncated
 
@@ -243,12 +377,14 @@ def _read_pdf(path: Path, max_file_bytes: int) -> Document:
             pages.append(f"[page {number}]\n{text.strip()}\n")
             size += len(text)
     except (PdfReadError, ValueError, KeyError) as exc:
-        raise UnsupportedFile(path, f"pypdf cannot parse it ({exc})") from exc
+        raise UnsupportedFile(path, f"pypdf cannot parse it ({exc})", category=SKIP_PARSE) from exc
     except OSError as exc:
         raise UnreadableFile(path, exc.strerror or str(exc)) from exc
     text = "\n".join(pages)
     if not text.strip():
-        raise UnsupportedFile(path, "the PDF has no extractable text (scanned images need OCR first)")
+        raise UnsupportedFile(
+            path, "the PDF has no extractable text (scanned images need OCR first)", category=SKIP_EMPTY
+        )
     return Document(path, text, "pdf", None, truncated)
 
 

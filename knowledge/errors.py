@@ -12,11 +12,15 @@ class KnowledgeError(Exception):
 
 
 class UnsupportedFile(KnowledgeError):
-    """A file the user named explicitly cannot be ingested (binary, wrong encoding, unknown type)."""
+    """A file the user named explicitly cannot be ingested (binary, wrong encoding, unknown type).
 
-    def __init__(self, path: Path, reason: str) -> None:
+    ``category`` is the short reason (knowledge.documents.SKIP_*) that `kb add` counts when the file is skipped.
+    """
+
+    def __init__(self, path: Path, reason: str, category: str = "unsupported") -> None:
         self.path = path
         self.reason = reason
+        self.category = category
         super().__init__(f"cannot ingest {path}: {reason}; convert it to UTF-8 text, markdown or PDF, or leave it out")
 
 
@@ -34,7 +38,8 @@ class NoDocumentsFound(KnowledgeError):
 
     def __init__(self, where: Path | str) -> None:
         super().__init__(
-            f"no supported documents found under {where}; add .md, .rst, .txt, .html, .pdf or source files"
+            f"no supported documents found under {where}; add .md, .mdx, .rst, .adoc, .ipynb, .docx, .txt, .html, "
+            ".pdf or source files (or pass --include-unknown for other text files)"
         )
 
 

@@ -213,9 +213,33 @@ def test_empty_and_unsupported_directories(kb: KnowledgeBase, tmp_path: Path) ->
     (empty / "photo.jpg").write_bytes(b"\xff\xd8\xff")
     with pytest.raises(NoDocumentsFound):
         kb.add([empty])
-    with pytest.raises(UnsupportedFile, match="unsupported file type"):
+    with pytest.raises(UnsupportedFile, match=r"unknown type '\.jpg'"):
         kb.add([empty / "photo.jpg"])
     assert kb.is_empty()
+
+
+def test_skipped_files_are_counted_per_reason_and_links_out_are_not_followed(kb: KnowledgeBase, tmp_path: Path) -> None:
+    outside = tmp_path / "system"
+    outside.mkdir()
+    (outside / "shadow.txt").write_text("root:$6$secret-hash\n")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "guide.mdx").write_text("---\ntitle: Guide\n---\n\n<Note>Rotate keys monthly.</Note>\n")
+    (docs / "system").symlink_to(outside, target_is_directory=True)
+    (docs / "shadow.txt").symlink_to(outside / "shadow.txt")
+    (docs / "logo.png").write_bytes(b"\x89PNG\x00")
+    (docs / "notes.md").write_bytes(b"# Notes\n\x00\x00")
+
+    report = kb.add([docs])
+    assert [Path(p).name for p in report.added] == ["guide.mdx"]
+    assert report.skip_counts() == {"symlink outside the directory": 2, "binary": 1, "unknown type": 1}
+    assert all("secret" not in h.text for h in kb.search("secret hash root shadow", limit=5))
+    (hit,) = kb.search("how often are keys rotated", limit=1)
+    assert hit.text.endswith("Rotate keys monthly.") and "<Note>" not in hit.text
+    assert hit.heading == "Guide" and hit.line_end == 5
+
+    followed = kb.add([docs], follow_symlinks=True)
+    assert sorted(Path(p).name for p in followed.added) == ["shadow.txt", "shadow.txt"]
 
 
 def test_huge_file_is_truncated_not_loaded(kb: KnowledgeBase, tmp_path: Path, embedder: MiniLmBm25Embedder) -> None:

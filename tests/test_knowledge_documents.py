@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 
 from knowledge.chunking import Chunker
-from knowledge.documents import discover, file_sha256, html_to_text, read_document
+from knowledge.documents import (
+    SKIP_BINARY,
+    SKIP_OUTSIDE,
+    SKIP_UNKNOWN,
+    discover,
+    file_sha256,
+    html_to_text,
+    read_document,
+)
+from knowledge.errors import KnowledgeError, UnsupportedFile
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "kb"
 
@@ -113,7 +122,8 @@ def test_discover_walks_directories_and_skips_with_reasons(tmp_path: Path) -> No
     found = discover([tmp_path / "docs"])
     assert [p.name for p, explicit in found.files] == ["a.md"]
     assert [Path(s.path).name for s in found.skipped] == ["logo.png"]
-    assert "unsupported file type" in found.skipped[0].reason
+    assert "unknown type '.png'" in found.skipped[0].reason and "--include-unknown" in found.skipped[0].reason
+    assert found.skipped[0].category == SKIP_UNKNOWN
 
 
 @pytest.mark.parametrize("overlap", [0, 50])
@@ -121,3 +131,223 @@ def test_chunk_size_is_respected(overlap: int) -> None:
     doc = read_document(EXAMPLES / "rate-limiting.md", 1_000_000)
     for chunk in Chunker(chunk_size=200, chunk_overlap=overlap).split(doc):
         assert len(chunk.text) <= 200
+
+
+# --- documentation formats ---------------------------------------------------------------------------------------
+MDX = """---
+title: "Loop Command"
+sidebarTitle: "Loop"
+description: "Run agents in autonomous loops"
+---
+import { Tabs, Tab } from '@/components/tabs'
+export const meta = {
+  hidden: true,
+}
+
+## Overview
+
+<Tip>
+The loop stops when an agent prints the completion marker.
+</Tip>
+
+<Card
+  title="Progress file"
+  href="/progress"
+>
+  Notes persist between sessions.
+</Card>
+
+{/* a comment nobody should search for */}
+
+```jsx
+import React from 'react'
+<Tip>inside a fence stays</Tip>
+```
+"""
+
+
+def chunks_of(path: Path, size: int = 400) -> tuple[str, list]:
+    doc = read_document(path, 1_000_000)
+    return doc.text, Chunker(chunk_size=size, chunk_overlap=0).split(doc)
+
+
+def test_mdx_keeps_title_prose_and_code_and_drops_the_javascript(tmp_path: Path) -> None:
+    path = tmp_path / "loop.mdx"
+    path.write_text(MDX, encoding="utf-8")
+    text, chunks = chunks_of(path)
+    original = MDX.splitlines()
+    assert len(text.splitlines()) == len(original)  # rewritten line for line: citations point at real lines
+    assert text.startswith("# Loop Command\nRun agents in autonomous loops\n")
+    assert "sidebarTitle" not in text and "@/components" not in text and "hidden: true" not in text
+    assert "<Tip>" not in text.split("```")[0] and "<Card" not in text and "a comment nobody" not in text
+    assert "The loop stops when an agent prints the completion marker." in text
+    assert "Progress file" in text and "Notes persist between sessions." in text
+    assert "import React from 'react'\n<Tip>inside a fence stays</Tip>" in text  # fenced code untouched
+    overview = [c for c in chunks if "completion marker" in c.text]
+    assert overview and overview[0].heading == "Loop Command > Overview"
+    assert overview[0].embed_text.startswith("Loop Command > Overview\n\n")
+    for chunk in chunks:  # every chunk's line range is the lines of the original file it came from
+        assert chunk.text.splitlines()[0].strip() in text.splitlines()[chunk.line_start - 1]
+        assert chunk.line_end <= len(original)
+    marker = next(i for i, line in enumerate(original, 1) if "completion marker" in line)
+    assert overview[0].line_start <= marker <= overview[0].line_end
+
+
+def test_markdown_front_matter_becomes_the_title(tmp_path: Path) -> None:
+    path = tmp_path / "page.md"
+    path.write_text("---\ntitle: Install guide\nlayout: post\n---\n\n## Steps\n\nRun the installer.\n")
+    text, chunks = chunks_of(path)
+    assert "layout" not in text
+    assert chunks[-1].heading == "Install guide > Steps"
+
+
+def test_notebook_markdown_and_code_cells_with_optional_outputs(tmp_path: Path) -> None:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Churn analysis\n\nWe load the customer table first."),
+        nbformat.v4.new_code_cell(
+            "import pandas as pd\ndf = pd.read_csv('customers.csv')\nprint(len(df))",
+            outputs=[nbformat.v4.new_output("stream", name="stdout", text="4242\n")],
+        ),
+    ]
+    path = tmp_path / "churn.ipynb"
+    path.write_text(nbformat.writes(notebook), encoding="utf-8")
+    plain = read_document(path, 1_000_000)
+    assert plain.kind == "markdown"
+    assert "We load the customer table first." in plain.text
+    assert "```python\nimport pandas as pd" in plain.text
+    assert "4242" not in plain.text
+    with_outputs = read_document(path, 1_000_000, notebook_outputs=True)
+    assert "4242" in with_outputs.text
+    chunks = Chunker(400, 0).split(plain)
+    assert all(c.heading.startswith("Churn analysis") for c in chunks)
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json", encoding="utf-8")
+    with pytest.raises(UnsupportedFile, match="nbformat cannot read it"):
+        read_document(broken, 1_000_000)
+
+
+def test_asciidoc_headings_and_listing_blocks(tmp_path: Path) -> None:
+    source = "= Operations Guide\n\n== Backups\n\nBackups run nightly.\n\n----\n== not a heading\n----\n"
+    path = tmp_path / "ops.adoc"
+    path.write_text(source, encoding="utf-8")
+    text, chunks = chunks_of(path)
+    assert len(text.splitlines()) == len(source.splitlines())
+    assert "# Operations Guide" in text and "## Backups" in text
+    assert "```\n== not a heading\n```" in text
+    backups = next(c for c in chunks if "nightly" in c.text)
+    assert backups.heading == "Operations Guide > Backups"
+    assert backups.line_start <= 5 <= backups.line_end  # "Backups run nightly." is line 5 of the file
+
+
+def test_word_document_headings_paragraphs_and_tables(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Release process", level=1)
+    document.add_paragraph("Tag the release after the changelog is merged.")
+    document.add_heading("Checklist", level=2)
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "step", "owner"
+    table.cell(1, 0).text, table.cell(1, 1).text = "publish wheels", "release manager"
+    path = tmp_path / "release.docx"
+    document.save(str(path))
+    doc = read_document(path, 1_000_000)
+    assert doc.kind == "markdown"
+    assert "# Release process" in doc.text and "## Checklist" in doc.text
+    assert "publish wheels | release manager" in doc.text
+    chunks = Chunker(400, 0).split(doc)
+    assert any(c.heading == "Release process > Checklist" and "publish wheels" in c.text for c in chunks)
+    fake = tmp_path / "fake.docx"
+    fake.write_bytes(b"PK not really a zip")
+    with pytest.raises(UnsupportedFile, match="python-docx cannot read it"):
+        read_document(fake, 1_000_000)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("settings.json", '{"retries": 3, "backoff": "exponential"}\n'),
+        ("deploy.yaml", "replicas: 3\nimage: app:1.2\n"),
+        ("pyproject.toml", "[tool.ruff]\nline-length = 120\n"),
+        ("notes.txt", "plain notes\n"),
+        ("guide.rst", "Title\n=====\n\nBody.\n"),
+        ("page.html", "<h1>Title</h1><p>Body text</p>"),
+    ],
+)
+def test_structured_and_plain_text_formats_are_indexed(tmp_path: Path, name: str, content: str) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    doc = read_document(path, 1_000_000)
+    assert Chunker(400, 0).split(doc)
+    assert discover([tmp_path]).files == [(path, False)]
+
+
+def test_unknown_types_need_include_unknown_and_must_be_text(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "guide.md").write_text("# Guide\n")
+    (docs / "Makefile").write_text("test:\n\tpytest\n")
+    (docs / "data.bin").write_bytes(b"\x00\x01\x02binary")
+    plain = discover([docs])
+    assert [p.name for p, _ in plain.files] == ["guide.md"]
+    assert {Path(s.path).name: s.category for s in plain.skipped} == {
+        "Makefile": SKIP_UNKNOWN,
+        "data.bin": SKIP_UNKNOWN,
+    }
+    widened = discover([docs], include_unknown=True)
+    assert sorted(p.name for p, _ in widened.files) == ["Makefile", "guide.md"]
+    assert [Path(s.path).name for s in widened.skipped] == ["data.bin"]
+    makefile = docs / "Makefile"
+    assert makefile in widened.as_text
+    assert "pytest" in read_document(makefile, 1_000_000, as_text=True).text
+    with pytest.raises(UnsupportedFile, match="--include-unknown"):
+        discover([makefile])
+    assert discover([makefile], include_unknown=True).files == [(makefile, True)]
+    binary = tmp_path / "blob.md"
+    binary.write_bytes(b"# x\x00\x00")
+    with pytest.raises(UnsupportedFile) as info:
+        read_document(binary, 1_000_000)
+    assert info.value.category == SKIP_BINARY
+
+
+def test_symlinks_leaving_the_directory_are_skipped_unless_followed(tmp_path: Path) -> None:
+    """Regression (issue 11): a docs tree linking to /etc-like places must not ingest them silently."""
+    outside = tmp_path / "outside"
+    (outside / "secrets").mkdir(parents=True)
+    (outside / "secrets" / "passwd.txt").write_text("root:x:0:0\n")
+    (outside / "hosts.txt").write_text("127.0.0.1 localhost\n")
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "guide.md").write_text("# Guide\n")
+    (docs / "etc").symlink_to(outside / "secrets", target_is_directory=True)
+    (docs / "hosts.txt").symlink_to(outside / "hosts.txt")
+    (docs / "sub" / "again.md").symlink_to(docs / "guide.md")  # a link that stays inside is fine
+
+    found = discover([docs])
+    assert sorted(str(p.relative_to(docs)) for p, _ in found.files) == ["guide.md", "sub/again.md"]
+    outside_skips = {Path(s.path).name: s for s in found.skipped if s.category == SKIP_OUTSIDE}
+    assert set(outside_skips) == {"etc", "hosts.txt"}
+    assert "--follow-symlinks" in outside_skips["etc"].reason and str(outside) in outside_skips["etc"].reason
+
+    followed = discover([docs], follow_symlinks=True)
+    assert sorted(str(p.relative_to(docs)) for p, _ in followed.files) == [
+        "etc/passwd.txt",
+        "guide.md",
+        "hosts.txt",
+        "sub/again.md",
+    ]
+    with pytest.raises(KnowledgeError, match=r"is a symlink to .*--follow-symlinks"):
+        discover([docs / "etc"])
+    assert [p.name for p, _ in discover([docs / "etc"], follow_symlinks=True).files] == ["passwd.txt"]
+
+
+def test_a_symlink_loop_is_walked_once(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n")
+    (docs / "loop").symlink_to(docs, target_is_directory=True)
+    found = discover([docs], follow_symlinks=True)
+    assert [p.name for p, _ in found.files] == ["a.md"]

@@ -67,7 +67,7 @@ THREE = [file_hit("password-hashing.rst", 0.9), file_hit("rate-limiting.md", 0.5
 def scripted(answer: str, relevant: list[int] | None = None) -> Callable[[str, list[BaseMessage]], Any]:
     def respond(schema: str, _messages: list[BaseMessage]) -> Any:
         if schema == "SubQueries":
-            return {"queries": ["argon2id parameters", "password hash rehash"]}
+            return {"queries": ["argon2id password parameters", "password hash rehash"]}
         if schema == "RelevantPassages":
             return {"relevant": relevant if relevant is not None else [1, 2, 3]}
         if schema == "CitedAnswer":
@@ -112,19 +112,78 @@ def test_hits_found_by_several_queries_are_merged_by_chunk_id() -> None:
     assert grading[-1].content.count("<passage id=") == 3
 
 
-def test_uncited_answer_is_flagged_and_lists_no_sources() -> None:
+def test_uncited_answer_falls_back_to_quoted_passages() -> None:
     state, *_ = run(scripted("Use a slow hash."), THREE)
-    assert state["answer"] == "Use a slow hash."
-    assert state["sources"] == []
-    assert "uncited" in state["flags"]
+    assert {"uncited", "extractive"} <= set(state["flags"])
+    assert "Use a slow hash." not in state["answer"]
+    assert_extractive(state, first="password-hashing.rst")
 
 
-def test_answer_with_only_invented_citations_is_emptied_and_flagged() -> None:
+def test_answer_with_only_invented_citations_falls_back_to_quoted_passages() -> None:
     state, *_ = run(scripted("Plain text is fine [4]. See [12]."), THREE)
-    assert state["answer"] == ""
-    assert state["sources"] == []
     assert state["removed_sentences"] == 2
-    assert "no_supported_answer" in state["flags"]
+    assert {"no_supported_answer", "extractive"} <= set(state["flags"])
+    assert "Plain text is fine" not in state["answer"]
+    assert_extractive(state, first="password-hashing.rst")
+
+
+@pytest.mark.parametrize("draft", ['"} <passage id="', "", "[1]", "ok [1]"])
+def test_a_fragment_or_empty_answer_is_never_shown(draft: str) -> None:
+    state, *_ = run(scripted(draft), THREE)
+    assert "extractive" in state["flags"]
+    assert "<passage" not in state["answer"] and '"}' not in state["answer"]
+    assert_extractive(state, first="password-hashing.rst")
+
+
+def test_a_failed_answer_call_falls_back_to_quoted_passages() -> None:
+    def respond(schema: str, messages: list[BaseMessage]) -> Any:
+        if schema == "CitedAnswer":
+            return "not json at all"
+        return scripted("")(schema, messages)
+
+    state, nodes, _, _ = run(respond, THREE)
+    assert nodes[-1] == "check_citations"
+    assert "extractive" in state["flags"]
+    assert any("no usable answer" in p for p in state["problems"])
+    assert_extractive(state, first="password-hashing.rst")
+
+
+def assert_extractive(state: dict[str, Any], first: str) -> None:
+    """Quotes are verbatim lines of the cited files, each listed as a numbered source with its exact lines."""
+    assert state["sources"] and Path(state["sources"][0]["source"]).name == first
+    for source in state["sources"]:
+        assert f"[{source['n']}] {source['source']}:{source['line_start']}-{source['line_end']}" in state["answer"]
+        lines = Path(source["source"]).read_text(encoding="utf-8").splitlines()
+        quoted = lines[source["line_start"] - 1 : source["line_end"]]
+        for line in quoted:
+            if line.strip():
+                assert f"> {line.strip()}" in state["answer"] or line.strip() in state["answer"]
+
+
+def test_sub_queries_unrelated_to_the_question_are_dropped() -> None:
+    def respond(schema: str, messages: list[BaseMessage]) -> Any:
+        if schema == "SubQueries":
+            return {"queries": ["10.5% of the time.", "argon2 password hashing"]}
+        return scripted("Use argon2id [1].")(schema, messages)
+
+    state, _, _, retriever = run(respond, THREE)
+    assert sorted(retriever.queries) == sorted(["How should passwords be hashed?", "argon2 password hashing"])
+    assert any("dropped 1 sub-query unrelated" in p for p in state["problems"])
+
+
+def test_stages_are_reported_one_line_each() -> None:
+    router, _ = make_router(scripted("Use argon2id [1]."), retries=1)
+    lines: list[str] = []
+    context = ResearchContext(router, Retriever(THREE), lambda: False, ResearchLimits(), on_stage=lines.append)
+    state = build_research_graph().invoke({"question": "How should passwords be hashed?"}, context=context)
+    assert state["answer"] == "Use argon2id [1]."
+    assert [line.split(" ")[0] for line in lines] == ["planning", "searching", "found", "grading", "writing", "answer:"]
+
+
+def test_grading_can_be_skipped_to_save_a_model_call() -> None:
+    state, _, chat, _ = run(scripted("Use argon2id [1]."), THREE, limits=ResearchLimits(grade=False, max_passages=2))
+    assert [name for name, _ in chat.calls] == ["SubQueries", "CitedAnswer"]
+    assert [Path(p["source"]).name for p in state["passages"]] == ["password-hashing.rst", "rate-limiting.md"]
 
 
 def test_empty_knowledge_base_answers_without_calling_the_model() -> None:

@@ -3,9 +3,11 @@
 inspect → plan → retrieve ×N (Send) → collect → grade → synthesize → check_citations.
 
 An empty knowledge base ends at `inspect` with a plain answer and no model call. Planning or grading failures fall
-back (the question alone; the top hits by retrieval score) and are recorded as problems; a synthesis failure is
-raised, because an answer we cannot produce must not be replaced by one we made up. Sources in the output come only
-from passages that were retrieved, shown to the model and cited in a sentence that survived the citation check.
+back (the question alone; the top hits by retrieval score) and are recorded as problems. Sub-queries sharing no
+content word with the question are dropped. When the model's answer fails (error, empty, malformed, or nothing
+cited survives the citation check), the answer is *extractive*: the best lines of the top passages, quoted with
+their file and line range and flagged ``extractive`` — never a made-up answer and never a fragment. Sources in the
+output are always passages that were retrieved, shown to the model and cited (or quoted).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from agents.llm.router import ModelRouter
 from agents.researcher.agent import grade_passages, plan_queries, synthesize
 from agents.researcher.prompts import Passage
 from graphs.errors import GraphError
-from graphs.research.citations import check_citations
+from graphs.research.citations import FLAG_NOTHING_LEFT, FLAG_UNCITED, check_citations
+from graphs.research.extractive import FLAG_EXTRACTIVE, extractive_answer, looks_malformed, relevant_queries
 from graphs.research.state import ResearchInput, ResearchState, SourceRef
 from knowledge.base import Hit, KnowledgeBase
 
@@ -33,6 +36,7 @@ NO_HITS_ANSWER = "No passage in the knowledge base matched the question."
 FLAG_EMPTY = "empty_knowledge_base"
 FLAG_NO_HITS = "no_passages_found"
 FLAG_UNGRADED = "grading_fallback"
+FLAG_MALFORMED = "malformed_answer"
 
 Retrieve = Callable[[str, int], list[Hit]]
 
@@ -44,6 +48,8 @@ class ResearchLimits:
     max_candidates: int = 8  # merged hits shown to the grader
     max_passages: int = 5  # passages shown to the writer (the [n] range)
     fallback_keep: int = 3  # top hits by score kept when grading fails or keeps nothing
+    grade: bool = True  # False: no grading call, the top hits by retrieval score go to the writer (saves a call)
+    extractive_quotes: int = 3  # passages quoted by the extractive fallback
 
 
 @dataclass
@@ -52,10 +58,19 @@ class ResearchContext:
     retrieve: Retrieve
     is_empty: Callable[[], bool] = lambda: False
     limits: ResearchLimits = field(default_factory=ResearchLimits)
+    on_stage: Callable[[str], None] | None = None  # one line per stage (the CLI prints them to stderr)
+
+    def stage(self, message: str) -> None:
+        if self.on_stage is not None:
+            self.on_stage(message)
 
     @classmethod
     def for_knowledge_base(
-        cls, router: ModelRouter | None, kb: KnowledgeBase, limits: ResearchLimits | None = None
+        cls,
+        router: ModelRouter | None,
+        kb: KnowledgeBase,
+        limits: ResearchLimits | None = None,
+        on_stage: Callable[[str], None] | None = None,
     ) -> ResearchContext:
         """Searches are serialised: the embedder and the Edge shard are shared by the parallel retrieve branches."""
         lock = threading.Lock()
@@ -64,7 +79,13 @@ class ResearchContext:
             with lock:
                 return kb.search(query, limit=limit)
 
-        return cls(router=router, retrieve=retrieve, is_empty=kb.is_empty, limits=limits or ResearchLimits())
+        return cls(
+            router=router,
+            retrieve=retrieve,
+            is_empty=kb.is_empty,
+            limits=limits or ResearchLimits(),
+            on_stage=on_stage,
+        )
 
     def model(self) -> ModelRouter:
         if self.router is None:
@@ -100,6 +121,7 @@ def after_inspect(state: ResearchState) -> str:
 def plan(state: ResearchState, runtime: Runtime[ResearchContext]) -> dict[str, Any]:
     ctx = runtime.context
     question = " ".join(state["question"].split())
+    ctx.stage("planning search queries")
     try:
         extra = plan_queries(
             ctx.model(), question, task_context=state.get("task_context"), max_queries=ctx.limits.max_queries
@@ -107,9 +129,15 @@ def plan(state: ResearchState, runtime: Runtime[ResearchContext]) -> dict[str, A
         problems: list[str] = []
     except AgentError as exc:
         extra, problems = [], [f"sub-queries not planned, searching the question only: {exc}"]
+    extra, dropped = relevant_queries(extra, question, state.get("task_context"))
+    if dropped:
+        problems.append(
+            f"dropped {len(dropped)} sub-quer{'y' if len(dropped) == 1 else 'ies'} unrelated to the question"
+        )
     queries = {question.casefold(): question}
     for query in extra:
         queries.setdefault(query.casefold(), query)
+    ctx.stage(f"searching {len(queries)} quer{'y' if len(queries) == 1 else 'ies'}: " + " | ".join(queries.values()))
     return {"queries": list(queries.values()), "problems": problems}
 
 
@@ -125,6 +153,8 @@ def retrieve(payload: dict[str, Any], runtime: Runtime[ResearchContext]) -> dict
 
 def collect(state: ResearchState, runtime: Runtime[ResearchContext]) -> dict[str, Any]:
     candidates = _numbered(_by_score(state.get("hits", {}))[: runtime.context.limits.max_candidates])
+    files = len({c["source"] for c in candidates})
+    runtime.context.stage(f"found {len(candidates)} passages in {files} files")
     if not candidates:
         return {
             "passages": [],
@@ -144,6 +174,10 @@ def grade(state: ResearchState, runtime: Runtime[ResearchContext]) -> dict[str, 
     ctx = runtime.context
     candidates = state["passages"]
     problem = ""
+    if not ctx.limits.grade:
+        kept = [c["chunk_id"] for c in candidates[: ctx.limits.max_passages]]
+        return {"relevant": kept}
+    ctx.stage(f"grading {len(candidates)} passages")
     try:
         keep = grade_passages(ctx.model(), state["question"], _passages(candidates))
         if not keep:
@@ -157,17 +191,38 @@ def grade(state: ResearchState, runtime: Runtime[ResearchContext]) -> dict[str, 
 
 
 def write(state: ResearchState, runtime: Runtime[ResearchContext]) -> dict[str, Any]:
+    ctx = runtime.context
     hits = state["hits"]
     passages = _numbered([hits[chunk_id] for chunk_id in state["relevant"]])
-    draft = synthesize(
-        runtime.context.model(), state["question"], _passages(passages), task_context=state.get("task_context")
-    )
-    return {"passages": passages, "draft": draft}
+    ctx.stage(f"writing the answer from {len(passages)} passages")
+    try:
+        draft = synthesize(ctx.model(), state["question"], _passages(passages), task_context=state.get("task_context"))
+        problems: list[str] = []
+    except AgentError as exc:
+        draft, problems = "", [f"the model gave no usable answer ({exc}); quoting the best passages instead"]
+    return {"passages": passages, "draft": draft, "problems": problems}
 
 
-def verify_citations(state: ResearchState) -> dict[str, Any]:
+def _extractive(state: ResearchState, runtime: Runtime[ResearchContext], flags: list[str]) -> dict[str, Any]:
+    ranked = list(state.get("passages") or [])
+    answer, quotes = extractive_answer(state["question"], ranked, runtime.context.limits.extractive_quotes)
+    sources: list[SourceRef] = [
+        SourceRef(n=q.n, source=q.source, line_start=q.line_start, line_end=q.line_end, heading=q.heading)
+        for q in quotes
+    ]
+    runtime.context.stage(f"answer: extractive, quoting {len(quotes)} passages")
+    return {"answer": answer, "sources": sources, "flags": [*flags, FLAG_EXTRACTIVE]}
+
+
+def verify_citations(state: ResearchState, runtime: Runtime[ResearchContext]) -> dict[str, Any]:
     passages = {p["n"]: p for p in state["passages"]}
-    checked = check_citations(state["draft"], passages)
+    draft = state.get("draft") or ""
+    checked = check_citations(draft, passages)
+    flags = [*state.get("flags", []), *checked.flags]
+    if draft.strip() and looks_malformed(checked.answer or draft):
+        flags.append(FLAG_MALFORMED)
+    if FLAG_MALFORMED in flags or FLAG_UNCITED in flags or FLAG_NOTHING_LEFT in flags:
+        return {"removed_sentences": checked.removed_sentences} | _extractive(state, runtime, flags)
     sources: list[SourceRef] = [
         SourceRef(
             n=n,
@@ -178,10 +233,11 @@ def verify_citations(state: ResearchState) -> dict[str, Any]:
         )
         for n in checked.cited
     ]
+    runtime.context.stage(f"answer: {len(sources)} cited passage{'s' if len(sources) != 1 else ''}")
     return {
         "answer": checked.answer,
         "sources": sources,
-        "flags": [*state.get("flags", []), *checked.flags],
+        "flags": flags,
         "removed_sentences": checked.removed_sentences,
     }
 
@@ -204,3 +260,9 @@ def build_research_graph(checkpointer: Any = None) -> Any:
     builder.add_edge("synthesize", "check_citations")
     builder.add_edge("check_citations", END)
     return builder.compile(checkpointer=checkpointer)
+
+
+def answer_question(context: ResearchContext, question: str, task_context: str | None = None) -> dict[str, Any]:
+    """One research run without a checkpointer: a plain function for evaluations and the MCP server."""
+    state = build_research_graph().invoke({"question": question, "task_context": task_context}, context=context)
+    return dict(state)

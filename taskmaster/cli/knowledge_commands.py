@@ -46,7 +46,7 @@ def _print_report(report: IngestReport) -> None:
         for item in items:
             console.print(f"{label:>9}  {item}", highlight=False)
     for skipped in report.skipped:
-        console.print(f"  skipped  {skipped.path} ({skipped.reason})", highlight=False)
+        console.print(f"  skipped  {skipped.path}: {skipped.reason}", highlight=False, markup=False)
     for item in report.truncated:
         err_console.print(
             f"[yellow]warning:[/] {item} is larger than knowledge.max_file_bytes; only its start is indexed"
@@ -57,20 +57,33 @@ def _print_report(report: IngestReport) -> None:
         f"({report.chunks_embedded} passages embedded, {report.chunks_reused} reused)",
         highlight=False,
     )
+    if report.skipped:
+        counts = ", ".join(f"{count} {reason}" for reason, count in report.skip_counts().items())
+        console.print(f"skipped by reason: {counts}", highlight=False, markup=False)
 
 
 @one_line_errors
 def kb_add(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories to ingest.")],
     tags: KbTagOpt = None,
+    include_unknown: Annotated[
+        bool, typer.Option("--include-unknown", help="Also index files of unknown type whose content is text.")
+    ] = False,
+    follow_symlinks: Annotated[
+        bool, typer.Option("--follow-symlinks", help="Follow symlinks that lead outside the directories given.")
+    ] = False,
     project: ProjectOpt = None,
 ) -> None:
-    """Ingest files and directories (markdown, rst, text, HTML, PDF, source); unchanged files are skipped."""
+    """Ingest files and directories (markdown, MDX, rst, AsciiDoc, notebooks, Word, HTML, PDF, text, source).
+
+    Unchanged files are skipped; every file left out is listed with its reason.
+    """
     from knowledge.documents import discover
 
-    existing = [p for p in paths if p.exists()]
+    existing = [p for p in paths if p.exists() or p.is_symlink()]
     if existing:
-        discover(existing)  # an empty directory or unsupported file fails here, before the embedder loads
+        # An empty directory, unsupported file or symlink out of bounds fails here, before the embedder loads.
+        discover(existing, include_unknown, follow_symlinks)
     settings = settings_for(project)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with open_kb(settings) as kb, Progress(*columns, console=err_console, transient=True) as progress:
@@ -81,7 +94,9 @@ def kb_add(
                 bars[stage] = progress.add_task(STAGES.get(stage, stage), total=total or None)
             progress.update(bars[stage], completed=done, total=total or None)
 
-        report = kb.add(paths, tags=tags, progress=on_progress)
+        report = kb.add(
+            paths, tags=tags, progress=on_progress, include_unknown=include_unknown, follow_symlinks=follow_symlinks
+        )
     _print_report(report)
 
 
@@ -165,6 +180,18 @@ def _save_to_task(settings: Settings, task_id: str, text: str) -> None:
         task.details = f"{task.details.rstrip()}\n\n{text}".lstrip() if task.details else text
 
 
+def _stage_printer() -> Any:
+    """One stderr line per research stage, with the seconds since the run started."""
+    import time
+
+    started = time.perf_counter()
+
+    def on_stage(message: str) -> None:
+        err_console.print(f"research {time.perf_counter() - started:5.1f}s  {message}", highlight=False, markup=False)
+
+    return on_stage
+
+
 def _run_research(settings: Settings, question: str, task_context: str | None) -> dict[str, Any]:
     from graphs.research import ResearchContext, build_research_graph
     from taskmaster.checkpoints import open_checkpointer
@@ -180,7 +207,7 @@ def _run_research(settings: Settings, question: str, task_context: str | None) -
                 build_research_graph(saver), saver, inputs, context=context, thread_id=thread_id, fresh=True
             )
         with model_router(settings) as router:
-            context = ResearchContext.for_knowledge_base(router, kb)
+            context = ResearchContext.for_knowledge_base(router, kb, on_stage=_stage_printer())
             state = run_graph(
                 build_research_graph(saver),
                 saver,
@@ -249,6 +276,82 @@ def research(
         err_console.print(f"[yellow]flags:[/] {', '.join(state['flags'])}")
 
 
+# --- eval research -------------------------------------------------------------------------------------
+@one_line_errors
+def eval_research(
+    questions: Annotated[
+        Path, typer.Option("--questions", help="JSON lines: question, gold_paths, optional answer keywords.")
+    ],
+    limit: Annotated[int, typer.Option("--limit", "-k", min=1, max=100, help="Passages a user would read.")] = 5,
+    answers: Annotated[
+        bool, typer.Option("--answers", help="Also run research: keyword hits, citation precision, time.")
+    ] = False,
+    project: ProjectOpt = None,
+    profile: ProfileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recall@1/5/10 and MRR of the knowledge base on your questions (and, with --answers, answer quality)."""
+    from taskmaster.evals.research import checker_judge, evaluate, load_questions
+
+    items = load_questions(questions)
+    settings = settings_for(project, None, profile)
+
+    with open_kb(settings) as kb:
+        if kb.is_empty():
+            fail("the knowledge base is empty; add the documents the questions are about with `taskmaster kb add`")
+
+        def search(query: str, k: int) -> list[Any]:
+            return kb.search(query, limit=k)
+
+        if not answers:
+            report = evaluate(items, search, limit=limit, on_result=progress_retrieval)
+        else:
+            from graphs.research import ResearchContext, answer_question
+            from taskmaster.runtime import model_router
+
+            with model_router(settings) as router:
+                context = ResearchContext.for_knowledge_base(router, kb)
+                report = evaluate(
+                    items,
+                    search,
+                    limit=limit,
+                    answer=lambda q: answer_question(context, q),
+                    judge=checker_judge(router),
+                    on_result=progress_answer,
+                )
+    if as_json:
+        _emit_json(report.as_dict())
+        return
+    table = Table(title=f"Research evaluation ({report.questions} questions)", show_header=False)
+    for key, value in report.recall.items():
+        table.add_row(f"recall{key}", f"{value:.3f}")
+    table.add_row("MRR@10", f"{report.mrr:.3f}")
+    table.add_row("search p50", f"{report.search_ms_p50:.0f} ms")
+    if answers:
+        table.add_row("keyword hit rate", _fmt(report.keyword_hit_rate))
+        table.add_row("citation precision", _fmt(report.citation_precision))
+        table.add_row("extractive / uncited", f"{report.extractive} / {report.uncited}")
+        table.add_row("seconds per answer", f"{report.answer_seconds_mean} mean, {report.answer_seconds_max} max")
+    console.print(table)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def progress_retrieval(result: Any) -> None:
+    rank = f"rank {result.rank:>2}" if result.rank else "miss   "
+    err_console.print(f"{rank}  {result.question}", highlight=False, markup=False)
+
+
+def progress_answer(result: Any) -> None:
+    rank = f"rank {result.rank:>2}" if result.rank else "miss   "
+    flags = ", ".join(result.flags) or "cited"
+    err_console.print(
+        f"{rank}  {result.answer_seconds:5.1f}s  {flags}  {result.question}", highlight=False, markup=False
+    )
+
+
 def register(app: typer.Typer) -> None:
     kb_app = typer.Typer(help="The knowledge base: add, list, remove and search documents.", no_args_is_help=True)
     kb_app.command("add")(kb_add)
@@ -257,3 +360,6 @@ def register(app: typer.Typer) -> None:
     kb_app.command("search")(kb_search)
     app.add_typer(kb_app, name="kb")
     app.command("research")(research)
+    from taskmaster.cli.code_commands import eval_app  # the `eval` group lives with the codegen commands
+
+    eval_app.command("research")(eval_research)
