@@ -6,14 +6,25 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextmanager
-def stub_openai_server(reply: str, model: str = "stub", *, models_delay_s: float = 0.0) -> Iterator[str]:
-    """`models_delay_s` slows only /v1/models, like a one-slot server busy with another reply."""
+def stub_openai_server(
+    reply: str,
+    model: str = "stub",
+    *,
+    models_delay_s: float = 0.0,
+    reply_delay_s: float = 0.0,
+    responder: Callable[[dict], str] | None = None,
+) -> Iterator[str]:
+    """`models_delay_s` slows only /v1/models, like a one-slot server busy with another reply.
+
+    `reply_delay_s` is a fixed model latency per chat completion (requests are served concurrently, like a
+    multi-slot server); `responder`, given the parsed request body, returns the reply text instead of `reply`.
+    """
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
@@ -32,7 +43,9 @@ def stub_openai_server(reply: str, model: str = "stub", *, models_delay_s: float
             self._send({"object": "list", "data": [{"id": model, "object": "model"}]})
 
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            content = responder(body) if responder else reply
+            time.sleep(reply_delay_s)
             self._send(
                 {
                     "id": "x",
@@ -40,7 +53,7 @@ def stub_openai_server(reply: str, model: str = "stub", *, models_delay_s: float
                     "created": 0,
                     "model": model,
                     "choices": [
-                        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}
+                        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
                     ],
                     "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10},
                 }
