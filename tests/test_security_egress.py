@@ -271,3 +271,25 @@ def test_the_qdrant_client_ignores_proxy_variables(monkeypatch: pytest.MonkeyPat
             ServerStore.connect(qdrant.url, "egress", timeout_s=2)
     assert proxy.received == [], proxy.received
     assert any(b"GET /collections" in chunk for chunk in qdrant.received), qdrant.received
+
+
+@pytest.mark.e2e
+def test_the_embedded_model_works_with_proxy_variables_set(isolated_project: Path, embedded_server: object) -> None:
+    """End to end on the real embedded llama.cpp server: with every proxy variable pointing at a trap, `goal`
+    and `doctor` still reach the loopback model directly (the issue's proxy sent both chat requests away, and
+    its failed health probe made the embedded server be replaced) and the proxy sees nothing."""
+    with trap_on("127.0.0.1") as proxy:
+        proxies = {
+            name: proxy.url
+            for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+        }
+        env = {**proxies, "OPENAI_PROXY": proxy.url, "NO_PROXY": "", "no_proxy": ""}
+        small = {"TASKMASTER_BREAKDOWN__MAX_DEPTH": "0"}
+        goal = run_cli(
+            "goal", "A command-line calculator that adds numbers", "-n", "2", cwd=isolated_project, env={**env, **small}
+        )
+        doctor = run_cli("doctor", "--json", cwd=isolated_project, env=env)
+    assert proxy.received == [], proxy.seen()[:300]
+    assert goal.returncode == 0, goal.stderr
+    assert "tasks written" in goal.stderr
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
