@@ -1,6 +1,7 @@
 """Our AI-written tasks on the real embedded model, then read and edited by the real task-master CLI.
 
-parse-prd, expand, add-task --prompt, update-task --prompt, update-subtask and update --from run on SmolLM2 (the
+parse-prd, analyze-complexity (Task Master's report file, which expand follows), expand, add-task --prompt,
+update-task --prompt, update-subtask and update --from run on SmolLM2 (the
 embedded tier); the model's wording is weak, so the test asserts what the system guarantees: the commands
 succeed, write Task Master's shapes, and task-master 0.43.1 lists, shows, picks the same next task, sets a status
 and validates dependencies on the result without losing anything of ours.
@@ -37,6 +38,16 @@ def test_ai_edits_on_the_embedded_model_then_task_master_reads_them(isolated_pro
     shutil.copy(ROOT / "examples" / "prd.md", project / "prd.md")
     _ok(project, "parse-prd", "prd.md", "-n", "2", "--force")
     _ok(project, "expand", "1", "--num", "2", "--force")
+    _ok(project, "analyze-complexity")  # writes Task Master's report, which expand then follows
+    report_file = project / ".taskmaster" / "reports" / "task-complexity-report.json"
+    report = json.loads(report_file.read_text())
+    assert {"taskId", "taskTitle", "complexityScore", "recommendedSubtasks"} <= set(report["complexityAnalysis"][0])
+    for row in report["complexityAnalysis"]:
+        row["recommendedSubtasks"] = 1 if row["taskId"] == 2 else row["recommendedSubtasks"]
+    report_file.write_text(json.dumps(report))
+    _ok(project, "expand", "2", "--force")  # no --num: the report's count (1) decides
+    assert len(TaskFile(path).load()[1].subtasks) == 1
+    assert report["complexityAnalysis"][0]["taskTitle"] in tm(project, "complexity-report").stdout
     added = json.loads(_ok(project, "add-task", "--prompt", "Add a CSV export of the word counts", "--json"))
     assert added["title"].strip() and added["status"] == "pending"
     before_update = TaskFile(path).load()

@@ -28,7 +28,15 @@ def test_add_task_writes_task_masters_keys_in_order(store: TaskFile) -> None:
     created = editing.add_task(store, title="four", priority="critical", dependencies=["1", "3"])
     assert created["id"] == 4
     assert list(_raw(store)[3]) == [
-        "id", "title", "description", "details", "testStrategy", "status", "dependencies", "priority", "subtasks",
+        "id",
+        "title",
+        "description",
+        "details",
+        "testStrategy",
+        "status",
+        "dependencies",
+        "priority",
+        "subtasks",
     ]
     assert _raw(store)[3]["dependencies"] == [1, 3] and _raw(store)[3]["priority"] == "critical"
     with pytest.raises(TaskError, match="unknown priority"):
@@ -142,3 +150,33 @@ def test_tags_lifecycle_and_state_json(store: TaskFile) -> None:
         tags.delete_tag(store.path, "master")
     with pytest.raises(TaskError, match="does not exist"):
         tags.use_tag(store.path, "nope")
+
+
+def test_complexity_report_in_task_masters_format(tmp_path: Path) -> None:
+    from tasks.complexity_report import read_report, recommended_subtasks, report_path, write_report
+
+    tasks_path = tmp_path / ".taskmaster" / "tasks" / "tasks.json"
+    assert report_path(tasks_path, "master").name == "task-complexity-report.json"
+    assert report_path(tasks_path, "loop").name == "task-complexity-report_loop.json"
+    row = {"taskId": 2, "taskTitle": "two", "complexityScore": 7, "recommendedSubtasks": 4}
+    write_report(tasks_path, "master", [row, {**row, "taskId": 1, "recommendedSubtasks": 0}], total_tasks=3)
+    write_report(tasks_path, "master", [{**row, "recommendedSubtasks": 5}], total_tasks=3)  # replaces task 2's row
+    report = read_report(report_path(tasks_path, "master"))
+    assert [r["taskId"] for r in report["complexityAnalysis"]] == [1, 2]
+    assert recommended_subtasks(report_path(tasks_path, "master"), "2") == 5
+    assert recommended_subtasks(report_path(tasks_path, "loop"), "2") is None  # no report: None, not an error
+    assert {"generatedAt", "tasksAnalyzed", "totalTasks", "thresholdScore"} <= set(report["meta"])
+
+
+def test_complexity_report_command_reads_task_masters_own_report(tmp_path: Path) -> None:
+    from e2e import ROOT, run_cli
+
+    reports = tmp_path / ".taskmaster" / "reports"
+    reports.mkdir(parents=True)
+    source = ROOT / "tests" / "data" / "taskmaster-repo" / "task-complexity-report_loop.json"
+    (reports / source.name).write_text(source.read_text())
+    result = run_cli("complexity-report", "--tag", "loop", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["complexityAnalysis"]) == 18
+    result = run_cli("complexity-report", cwd=tmp_path)
+    assert result.returncode == 1 and "run `taskmaster analyze-complexity` first" in result.stderr

@@ -20,6 +20,7 @@ from taskmaster.cli.render import task_tree
 from taskmaster.profiles import model_config
 from taskmaster.runtime import breakdown_context, breakdown_limits, model_router
 from taskmaster.settings import Settings
+from tasks.complexity_report import recommended_subtasks, report_path, write_report
 from tasks.model import TaskStatus
 from tasks.tree import find_task, iter_tasks, next_child_id
 
@@ -237,7 +238,13 @@ def expand(
         targets = [(str(task_id), find_task(tasks, str(task_id)))]
     roots = []
     for full_id, task in targets:
-        count = min(num, limits.max_breadth) if num else subtask_count(task.complexity, limits.max_breadth)
+        recommended = recommended_subtasks(report_path(settings.tasks_file, settings.tag), full_id)
+        if num:
+            count = min(num, limits.max_breadth)
+        elif recommended:  # analyze-complexity's report (ours or Task Master's) decides, as in Task Master
+            count = min(recommended, limits.max_breadth)
+        else:
+            count = subtask_count(task.complexity, limits.max_breadth)
         roots.append(expansion_root(full_id, task, count=count, force=force))
     extra = context or ""
     if research:
@@ -284,6 +291,24 @@ def analyze_complexity(
     )
     nodes = state.get("nodes", {})
     rows = [(n["id"], n["title"], n.get("complexity"), n.get("recommended")) for n in nodes.values()]
+    report = write_report(  # Task Master's report file: its expand and complexity-report read it, as do ours
+        settings.tasks_file,
+        settings.tag,
+        [
+            {
+                "taskId": int(i) if str(i).isdigit() else i,
+                "taskTitle": t,
+                "complexityScore": c,
+                "recommendedSubtasks": r,
+                "expansionPrompt": f"Break down: {t}",
+                "reasoning": "",
+            }
+            for i, t, c, r in rows
+            if c is not None
+        ],
+        total_tasks=len(tasks),
+    )
+    err_console.print(f"complexity report written to {report}")
     if as_json:
         console.print_json(
             data=[{"id": i, "title": t, "complexity": c, "recommendedSubtasks": r} for i, t, c, r in rows]

@@ -15,7 +15,9 @@ if TYPE_CHECKING:  # importing Settings costs ~0.1 s; task commands usually do w
 ProjectOpt = Annotated[
     Path | None, typer.Option("--project", "-p", help="Project directory (default: current directory).")
 ]
-TagOpt = Annotated[str | None, typer.Option("--tag", help="Task Master tag to work on (default: master).")]
+TagOpt = Annotated[
+    str | None, typer.Option("--tag", help="Task Master tag to work on (default: the active tag, see use-tag).")
+]
 ProfileOpt = Annotated[
     str | None, typer.Option("--profile", help="Model profile: embedded, vllm-2x4090, ollama, lmstudio, localai, …")
 ]
@@ -24,13 +26,17 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 def settings_for(project: Path | None, tag: str | None = None, profile: str | None = None) -> Settings:
     from taskmaster.settings import load_settings
+    from tasks.tags import current_tag
 
     overrides: dict[str, object] = {}
     if tag:
         overrides["tag"] = tag
     if profile:
         overrides["profile"] = profile
-    return load_settings(project, **overrides)
+    settings = load_settings(project, **overrides)
+    if "tag" not in settings.model_fields_set:  # no --tag and none configured: Task Master's active tag
+        settings.tag = current_tag(settings.tasks_file)
+    return settings
 
 
 def task_file(settings: Settings) -> TaskFile:

@@ -47,9 +47,8 @@ def task_settings(project: Path | None, tag: str | None = None) -> TaskPlace:
     if _configured(root):
         from taskmaster.cli.options import settings_for
 
-        settings = settings_for(project, tag)
-        chosen = settings.tag if (tag or "tag" in settings.model_fields_set) else current_tag(settings.tasks_file)
-        return TaskPlace(settings.project_dir, settings.tasks_file, chosen)
+        settings = settings_for(project, tag)  # also falls back to state.json's currentTag
+        return TaskPlace(settings.project_dir, settings.tasks_file, settings.tag)
     tasks_file = root / ".taskmaster" / "tasks" / "tasks.json"
     return TaskPlace(root, tasks_file, tag or current_tag(tasks_file))
 
