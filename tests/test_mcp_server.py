@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -282,6 +283,25 @@ def test_own_tools_without_a_model(project: Path) -> None:
         assert "either id or spec" in both
 
     run_session(project, body)
+
+
+def test_task_tools_load_no_model_stack(project: Path) -> None:
+    """get_tasks and friends answer without importing any model stack (bench/mcp_latency.py times them)."""
+    script = (
+        "import sys, anyio\n"
+        "from taskmaster.mcp.server import build_server\n"
+        "server = build_server()\n"
+        "for name, args in [('get_tasks', {'withSubtasks': True}), ('next_task', {}), ('get_task', {'id': '2'}),\n"
+        "                   ('set_task_status', {'id': '2', 'status': 'review'}), ('validate_dependencies', {})]:\n"
+        "    result = anyio.run(server.call_tool, name, {'projectRoot': sys.argv[1], **args})\n"
+        "    assert not result.is_error, result\n"
+        "heavy = ('openai', 'langchain_core', 'langgraph', 'torch', 'sentence_transformers', 'onnxruntime',\n"
+        "         'qdrant_edge', 'llama_cpp', 'knowledge.base', 'agents.llm.router')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(project)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
 
 
 def test_bad_input_is_a_one_line_tool_error_and_leaves_the_file_untouched(project: Path) -> None:
