@@ -133,11 +133,18 @@ def _expand(
 ) -> tuple[dict[str, Any], bool, str]:
     from graphs.breakdown.roots import expansion_root, subtask_count
     from taskmaster.runtime import breakdown_limits
+    from tasks.complexity_report import recommended_subtasks, report_path
 
     limits = breakdown_limits(settings, depth)
     roots = []
     for full_id, task in targets:
-        count = min(num, limits.max_breadth) if num else subtask_count(task.complexity, limits.max_breadth)
+        recommended = recommended_subtasks(report_path(settings.tasks_file, settings.tag), full_id)
+        if num:
+            count = min(num, limits.max_breadth)
+        elif recommended:  # analyze_project_complexity's report decides, as in Task Master and the CLI
+            count = min(recommended, limits.max_breadth)
+        else:
+            count = subtask_count(task.complexity, limits.max_breadth)
         roots.append(expansion_root(full_id, task, count=count, force=force))
     extra = prompt or ""
     if research:
@@ -264,8 +271,11 @@ async def analyze_project_complexity(
             "taskTitle": n["title"],
             "complexityScore": n.get("complexity"),
             "recommendedSubtasks": n.get("recommended"),
+            "expansionPrompt": f"Break down: {n['title']}",
+            "reasoning": "",
         }
         for n in state.get("nodes", {}).values()
+        if n.get("complexity") is not None
     ]
     total = len(task_file(settings).load())
     path = write_report(settings.tasks_file, settings.tag, rows, total_tasks=total, used_research=bool(research))
