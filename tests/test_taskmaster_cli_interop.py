@@ -153,6 +153,9 @@ def test_we_write_task_master_reads_and_edits(tmp_path: Path) -> None:
     tm(tmp_path, "validate-dependencies")
 
     after = raw_document(path)
+    # What tm-core does when it saves a tag (docs/switching-from-task-master.md): string ids, its own metadata.
+    assert [task["id"] for task in after["master"]["tasks"]] == ["1", "2", "3"]
+    assert "created" in ours_before["master"]["metadata"] and "created" not in after["master"]["metadata"]
     status_keys = frozenset({"status", "updatedAt", "metadata"})
     _assert_kept(ours_before["master"]["tasks"], after["master"]["tasks"], "master.tasks", status_keys)
     _assert_kept(ours_before["later"], after["later"], "later", frozenset())
@@ -317,3 +320,17 @@ def test_task_master_repository_file_round_trips_and_stays_readable(tmp_path: Pa
     assert len(theirs["tasks"]) == len(original["loop"]["tasks"])
     listed = ours(readable, "list")  # our default tag follows state.json's currentTag, as Task Master's does
     assert [str(t["id"]) for t in listed] == [str(t["id"]) for t in theirs["tasks"]]
+
+
+def test_task_master_refuses_a_tag_we_read(tmp_path: Path) -> None:
+    """tm-core rejects a whole tag when one top-level task lacks a description or priority; we read it."""
+    tasks = [
+        {"id": 1, "title": "no description", "status": "pending", "dependencies": [], "subtasks": []},
+        {"id": 2, "title": "fine", "description": "d", "status": "pending", "priority": "high", "dependencies": []},
+    ]
+    path = init_project(tmp_path, {"master": {"tasks": tasks, "metadata": {}}})
+    for command in ("next", "list"):
+        result = tm(tmp_path, command, "--format", "json", check=False)
+        assert result.returncode != 0 and "Task description is required" in result.stdout + result.stderr
+    picked = next_task(TaskFile(path).load())
+    assert picked is not None and picked[0] == "2"
