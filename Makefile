@@ -66,7 +66,7 @@ $(MCP_INSPECTOR_STAMP):
 	touch $@
 test-tools: $(MCP_INSPECTOR_STAMP)
 
-# The real Task Master CLI (npm task-master-ai, exact version) for the interop suite (tests/interop/), in
+# The real Task Master CLI (npm task-master-ai, exact version) for tests/test_taskmaster_cli_*.py, in
 # git-ignored tools/task-master; the tests drive only its non-AI commands, offline, with no API key.
 TASK_MASTER_VERSION := 0.43.1
 TASK_MASTER_STAMP := tools/task-master/.installed-$(TASK_MASTER_VERSION)
