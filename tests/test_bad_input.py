@@ -171,3 +171,17 @@ def test_a_command_cannot_make_more_model_calls_than_its_budget() -> None:
         with pytest.raises(CallBudgetExceeded, match="limit of 2 model calls"):
             router.complete("fast", [HumanMessage(content="three")])
     assert len(calls) == 2
+
+
+def test_long_breakdowns_report_progress_without_a_terminal(project: Path) -> None:
+    """Issue 11: a long parse-prd printed nothing when stderr was not a terminal (Rich hides its live bar)."""
+    reply = (
+        '{"tasks": [{"title": "Add numbers", "description": "Sum two inputs", "details": "Parse and add", '
+        '"test_strategy": "Unit tests", "priority": "high", "depends_on": []}], '
+        '"complexity": 2, "recommended_subtasks": 0, "reasoning": "simple"}'
+    )
+    (project / "prd.md").write_text("# Part 1\n" + "Add numbers.\n" * 2000 + "# Part 2\n" + "Show results.\n" * 2000)
+    with stub_openai_server(reply, reply_delay_s=0.2) as url:
+        result = run_cli("parse-prd", "prd.md", "--force", "--depth", "0", cwd=project, env=stub_env(url))
+    assert result.returncode == 0, result.stderr
+    assert "planning: 1 sections parsed" in result.stderr, result.stderr

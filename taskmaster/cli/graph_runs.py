@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
 from typing import Any
 
@@ -13,6 +14,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from taskmaster.cli.common import err_console
 
+PLAIN_EVERY_S = 5.0  # without a terminal, a progress line at most this often
 LABELS = {
     "parse_section": "sections parsed",
     "score": "tasks scored",
@@ -49,6 +51,8 @@ def run_graph(
         err_console.print(f"Resuming interrupted run {thread_id}.")
     counts: Counter[str] = Counter()
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=None), TimeElapsedColumn())
+    plain = not err_console.is_terminal  # Rich's live bar shows only on a terminal: logs get plain lines
+    last_plain, last_done = -PLAIN_EVERY_S, ""
     with Progress(*columns, console=err_console, transient=True) as progress:
         bar = progress.add_task(label, total=None)
         for update in graph.stream(None if resume else inputs, config, context=context, stream_mode="updates"):
@@ -57,4 +61,7 @@ def run_graph(
                     counts[node] += 1
             done = ", ".join(f"{counts[n]} {LABELS[n]}" for n in LABELS if counts[n])
             progress.update(bar, description=f"{label}: {done}" if done else label)
+            if plain and done != last_done and time.monotonic() - last_plain >= PLAIN_EVERY_S:
+                err_console.print(f"{label}: {done}", highlight=False, soft_wrap=True)
+                last_plain, last_done = time.monotonic(), done
     return dict(graph.get_state(config).values)
