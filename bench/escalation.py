@@ -1,7 +1,7 @@
 """Verifier latency per candidate and the sandbox's start-up overhead.
 
 Target: a sandboxed pytest run of a small file takes at most 1 s. Prints medians over a few repeats and the
-ratio to that target (< 1.0 meets it).
+ratio target/figure, like every bench script (>= 1.0 meets it).
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ def main() -> None:
     )
     worst = max(pytest_times)
     print(
-        f"sandboxed pytest of a small file: {worst:.3f}s vs target <= {TARGET_PYTEST_S:.1f}s "
-        f"-> ratio {worst / TARGET_PYTEST_S:.2f} ({'meets' if worst <= TARGET_PYTEST_S else 'MISSES'} target)"
+        f"sandboxed pytest of a small file: {worst:.3f}s  target <= {TARGET_PYTEST_S:.1f}s  "
+        f"ratio {TARGET_PYTEST_S / max(worst, 1e-9):.2f}  {'OK' if worst <= TARGET_PYTEST_S else 'BELOW TARGET'}"
     )
 
 

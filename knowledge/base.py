@@ -22,7 +22,7 @@ from typing import Any
 from knowledge.chunking import Chunk, Chunker
 from knowledge.config import KnowledgeConfig
 from knowledge.documents import SKIP_EMPTY, SKIP_UNREADABLE, Skipped, discover, file_sha256, read_document
-from knowledge.embedders import Embedded, Embedder, build_embedder
+from knowledge.embedders import Embedded, Embedder, shared_embedder
 from knowledge.errors import KnowledgeError, StoreError
 from knowledge.store import (
     EdgeStore,
@@ -117,7 +117,7 @@ class KnowledgeBase:
             else:
                 store = EdgeStore(config.data_dir, config.collection)
         try:
-            return cls(config, store, embedder or build_embedder(config))
+            return cls(config, store, embedder or shared_embedder(config))  # loaded once per process
         except BaseException:
             store.close()
             raise
