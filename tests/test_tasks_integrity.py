@@ -87,6 +87,9 @@ def test_bad_arguments_are_one_error_line(tmp_path: Path) -> None:
         ("add-tag", "master"): "reserved tag name",
         ("delete-tag", "master", "--yes"): 'cannot delete the "master" tag',
         ("remove-task", "--id", "7", "--yes"): "task 7 not found",
+        ("add-dependency", "--id", "1"): "Missing option '--depends-on'; see `taskmaster add-dependency --help`",
+        ("list", "--bogus"): "No such option: --bogus",
+        ("show", "1", "2", "3"): "Got unexpected extra argument",
     }
     for args, expected in cases.items():
         assert expected in one_line_error(run_cli(*args, cwd=tmp_path)), args

@@ -8,12 +8,21 @@ Modules can still register eagerly with `module.register(app)` (tests do); eager
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import Any, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
 from taskmaster.cli import registry
+
+
+def _error_line(message: str, code: int) -> NoReturn:
+    from taskmaster.cli.common import err_console
+
+    first_line = " ".join(message.split())
+    err_console.print(f"[bold red]error:[/] {first_line}", markup=True, highlight=False)
+    sys.exit(code)
 
 
 class LazyGroup(TyperGroup):
@@ -72,6 +81,25 @@ class LazyGroup(TyperGroup):
             command = self._unlisted(ctx).get(cmd_name)
         return command
 
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Usage errors (unknown option, missing or invalid value) as one `error:` line, like every other error."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # typer's vendored click
+
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except NoArgsIsHelpError as exc:  # the help is already printed
+            sys.exit(exc.exit_code)
+        except UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "taskmaster"
+            _error_line(f"{exc.format_message().rstrip('.')}; see `{where} --help`", exc.exit_code)
+        except ClickException as exc:
+            _error_line(exc.format_message(), exc.exit_code)
+        except typer.Abort:
+            _error_line("aborted", 1)
+        sys.exit(result if isinstance(result, int) else 0)
+
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._help_only = True
         try:
@@ -102,4 +130,4 @@ def _register_all() -> None:
 
 
 def main() -> None:
-    app()
+    app(prog_name="taskmaster")  # also under `python -m taskmaster.cli`
