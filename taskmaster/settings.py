@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from agents.errors import EndpointRefused
 from agents.escalation import EscalationMatrix, RoutingThresholds
-from agents.llm.egress import Egress
+from agents.llm.egress import Egress, apply_tracing_rule
 from knowledge.config import KnowledgeConfig
 from taskmaster.errors import AppError
 
@@ -28,13 +28,28 @@ def user_config_path() -> Path:
     return Path(base) / "taskmaster" / CONFIG_NAME
 
 
+EmbeddedModel = Literal["smollm2", "gemma3", "qwen2.5-coder-1.5b"]
+
+
 class EmbeddedSettings(BaseModel):
-    model: Literal["smollm2", "gemma3"] = "smollm2"
-    n_ctx: int = Field(default=8192, ge=512)
+    """The embedded profile's model ladder: each model runs in its own llama-server, started by the app."""
+
+    model: EmbeddedModel = Field(default="smollm2", description="The fast tier's model (classification, quick edits).")
+    strong_model: EmbeddedModel = Field(
+        default="qwen2.5-coder-1.5b",
+        description="The planner and coder tiers' model; set it to `model` to run one model for everything.",
+    )
+    n_ctx: int = Field(default=8192, ge=512, description="Context per request (each parallel slot gets all of it).")
     threads: int | None = None
-    max_output_tokens: int = Field(default=768, ge=32)
+    parallel: int | None = Field(default=None, ge=1, le=64, description="Request slots per server; default from cores.")
+    max_output_tokens: int | None = Field(default=None, ge=32, description="Reply cap; default: the model's own.")
     startup_timeout_s: float = Field(default=180.0, gt=0)
     runtime_dir: Path | None = Field(default=None, description="Where shared-server state lives; default ~/.cache.")
+    model_dir: Path | None = Field(default=None, description="Verified/joined model files; default ~/.cache.")
+    server_binary: Path | None = Field(default=None, description="llama-server to run; default: the one make built.")
+
+    def tier_models(self) -> dict[str, str]:
+        return {"fast": self.model, "planner": self.strong_model, "coder": self.strong_model}
 
 
 class BreakdownSettings(BaseModel):
@@ -177,6 +192,7 @@ def load_settings(project_dir: Path | None = None, **overrides: Any) -> Settings
         settings.project_dir = root
     try:  # refused here, before any command can open a connection to them
         egress = settings.egress()
+        apply_tracing_rule(egress)
         if settings.knowledge.url:
             egress.check(settings.knowledge.url, what="Qdrant server", setting="knowledge.url")
     except EndpointRefused as exc:

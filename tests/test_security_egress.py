@@ -293,3 +293,25 @@ def test_the_embedded_model_works_with_proxy_variables_set(isolated_project: Pat
     assert goal.returncode == 0, goal.stderr
     assert "tasks written" in goal.stderr
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+
+
+@pytest.mark.parametrize(("command", "allowed"), [("goal", False), ("doctor", False), ("goal", True)])
+def test_langsmith_tracing_variables_send_nothing(project: Path, command: str, allowed: bool) -> None:
+    """LangChain sends traces (prompts, PRD text, replies) to LangSmith when LANGSMITH_TRACING is set; that is
+    egress too, so it only happens when the LangSmith host is allowed (the allowed case shows the trap works)."""
+    with trap_on(own_non_loopback_address()) as trap, counting_stub() as (stub, served):
+        allow = {"TASKMASTER_ALLOW_HOSTS": f'["{trap.host}"]'} if allowed else {}
+        tracing = {**allow,
+            "LANGSMITH_TRACING": "true",
+            "LANGCHAIN_TRACING_V2": "true",
+            "LANGSMITH_ENDPOINT": trap.url,
+            "LANGCHAIN_ENDPOINT": trap.url,
+            "LANGSMITH_API_KEY": SECRET,
+            "LANGCHAIN_API_KEY": SECRET,
+        }
+        result = run_cli(*MODEL_COMMANDS[command], cwd=project, env=base_env(stub, **tracing), timeout=180)
+    assert served, result.stderr[-500:]
+    if allowed:
+        assert trap.received, "tracing to an allowed LangSmith host should have connected"
+    else:
+        assert trap.received == [], f"{command} sent traces off the machine: {trap.seen()[:300]!r}"

@@ -16,6 +16,7 @@ takes an `Egress` and asks it for a client; the default is the strictest one (lo
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -108,3 +109,31 @@ class Egress:
 
 
 LOOPBACK_ONLY = Egress()
+
+TRACING_SWITCHES = ("LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING", "LANGCHAIN_TRACING_V2")
+LANGSMITH_DEFAULT_ENDPOINT = "https://api.smith.langchain.com"
+
+
+def langsmith_endpoint() -> str:
+    return os.environ.get("LANGSMITH_ENDPOINT") or os.environ.get("LANGCHAIN_ENDPOINT") or LANGSMITH_DEFAULT_ENDPOINT
+
+
+def apply_tracing_rule(egress: Egress) -> bool:
+    """LangChain/LangGraph send every prompt and reply to LangSmith when LANGSMITH_TRACING (or its aliases) is
+    set: that is egress too. Unless the LangSmith endpoint's host passes the rule, tracing is switched off for
+    this process (langsmith's global switch outranks the environment, which it caches) and for its children.
+    Returns whether tracing may stay on."""
+    try:
+        egress.check(langsmith_endpoint(), what="LangSmith tracing endpoint")
+        return True
+    except EndpointRefused:
+        pass
+    for name in TRACING_SWITCHES:
+        if name in os.environ:
+            os.environ[name] = "false"
+    try:
+        import langsmith
+    except ImportError:
+        return False
+    langsmith.configure(enabled=False)
+    return False

@@ -26,7 +26,7 @@ from agents.errors import AgentError, EndpointUnavailable, StructuredOutputError
 from agents.llm.cache import CallScope, ResponseCache, schema_tag
 from agents.llm.config import Endpoint, ModelConfig, Tier
 from agents.llm.dialects import request_extras, schema_for, structured_runnable
-from agents.llm.egress import LOOPBACK_ONLY, Egress
+from agents.llm.egress import LOOPBACK_ONLY, Egress, apply_tracing_rule
 from agents.llm.endpoints import EndpointHealth, probe
 from agents.llm.parsing import InvalidOutput, message_text, parse_reply
 from agents.llm.sleep import SleepCoordinator
@@ -101,6 +101,7 @@ class ModelRouter:
         self.meter = meter or UsageMeter()
         self.cache = cache  # serves temperature-0 calls only; a hit costs no tokens and no HTTP request
         self.egress = Egress.of(config.allow_hosts, config.proxy_url)  # checks the proxy's host too
+        apply_tracing_rule(self.egress)  # LangSmith traces carry prompts: same rule
         self._chat_factory = chat_factory or functools.partial(openai_chat_factory, egress=self.egress)
         self._check_health = check_health
         self._lock = threading.Lock()
