@@ -28,28 +28,13 @@ def user_config_path() -> Path:
     return Path(base) / "taskmaster" / CONFIG_NAME
 
 
-EmbeddedModel = Literal["smollm2", "gemma3", "qwen2.5-coder-1.5b"]
-
-
 class EmbeddedSettings(BaseModel):
-    """The embedded profile's model ladder: each model runs in its own llama-server, started by the app."""
-
-    model: EmbeddedModel = Field(default="smollm2", description="The fast tier's model (classification, quick edits).")
-    strong_model: EmbeddedModel = Field(
-        default="qwen2.5-coder-1.5b",
-        description="The planner and coder tiers' model; set it to `model` to run one model for everything.",
-    )
-    n_ctx: int = Field(default=8192, ge=512, description="Context per request (each parallel slot gets all of it).")
+    model: Literal["smollm2", "gemma3"] = "smollm2"
+    n_ctx: int = Field(default=8192, ge=512)
     threads: int | None = None
-    parallel: int | None = Field(default=None, ge=1, le=64, description="Request slots per server; default from cores.")
-    max_output_tokens: int | None = Field(default=None, ge=32, description="Reply cap; default: the model's own.")
+    max_output_tokens: int = Field(default=768, ge=32)
     startup_timeout_s: float = Field(default=180.0, gt=0)
     runtime_dir: Path | None = Field(default=None, description="Where shared-server state lives; default ~/.cache.")
-    model_dir: Path | None = Field(default=None, description="Verified/joined model files; default ~/.cache.")
-    server_binary: Path | None = Field(default=None, description="llama-server to run; default: the one make built.")
-
-    def tier_models(self) -> dict[str, str]:
-        return {"fast": self.model, "planner": self.strong_model, "coder": self.strong_model}
 
 
 class BreakdownSettings(BaseModel):
