@@ -92,3 +92,31 @@ def test_add_of_a_missing_path_or_an_empty_directory_is_a_one_line_error(isolate
 def test_search_and_remove_on_an_empty_knowledge_base_explain_what_to_do(isolated_project: Path) -> None:
     search = one_line_error(cli("kb", "search", "anything", cwd=isolated_project))
     assert "knowledge base is empty" in search and "kb add" in search
+
+
+def test_add_skips_links_out_of_the_tree_and_counts_skips_per_reason(isolated_project: Path, tmp_path: Path) -> None:
+    """Regression (issue 11): a symlink to a system directory inside a docs tree was ingested without a word."""
+    system = tmp_path / "etc"
+    system.mkdir()
+    (system / "passwd.txt").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    docs = isolated_project / "docs"
+    docs.mkdir()
+    (docs / "guide.mdx").write_text("---\ntitle: Guide\n---\nimport X from 'x'\n\n<Tip>Rotate keys monthly.</Tip>\n")
+    (docs / "Makefile").write_text("test:\n\tpytest\n")
+    (docs / "etc").symlink_to(system, target_is_directory=True)
+
+    added = cli("kb", "add", "docs", cwd=isolated_project, env={"COLUMNS": "300"})
+    assert added.returncode == 0, added.stderr
+    assert f"added  {(docs / 'guide.mdx').resolve()}" in added.stdout
+    assert f"skipped  {docs.resolve() / 'etc'}: symlink to {system.resolve()}" in added.stdout
+    assert "skipped by reason: 1 symlink outside the directory, 1 unknown type" in added.stdout
+    listed = json.loads(cli("kb", "list", "--json", cwd=isolated_project).stdout)
+    assert [Path(s["path"]).name for s in listed] == ["guide.mdx"]
+
+    refused = one_line_error(cli("kb", "add", "docs/etc", cwd=isolated_project))
+    assert "is a symlink to" in refused and "--follow-symlinks" in refused
+
+    widened = cli("kb", "add", "docs", "--include-unknown", "--follow-symlinks", cwd=isolated_project)
+    assert widened.returncode == 0, widened.stderr
+    listed = json.loads(cli("kb", "list", "--json", cwd=isolated_project).stdout)
+    assert sorted(Path(s["path"]).name for s in listed) == ["Makefile", "guide.mdx", "passwd.txt"]

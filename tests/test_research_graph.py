@@ -337,3 +337,21 @@ def test_citation_check_parses_grouped_and_adjacent_citations(answer: str, kept:
     checked = check_citations(answer, {1, 2})
     assert checked.answer == kept
     assert checked.cited == cited
+
+
+def test_the_embedded_profile_skips_planning_and_grading_and_clips_passages() -> None:
+    from taskmaster.research_context import research_limits
+    from taskmaster.settings import Settings
+
+    limits = research_limits(Settings(profile="embedded"))
+    assert limits.max_queries == 0 and not limits.grade and limits.max_passages == 3
+    assert research_limits(Settings(profile="vllm-2x4090")).grade
+
+    long_hit = Hit("long", "first line\n" + "x" * 3000, str(EXAMPLES / "sqlite-wal.md"), "", 1, 2, 0.9)
+    state, nodes, chat, retriever = run(scripted("WAL helps readers [1]."), [long_hit, *THREE], limits=limits)
+    assert [name for name, _ in chat.calls] == ["CitedAnswer"]  # one model call
+    assert retriever.queries == ["How should passwords be hashed?"]
+    assert "plan" in nodes and "grade" in nodes  # the nodes run, without model calls
+    prompt = str(chat.calls[0][1][-1].content)
+    assert prompt.count("<passage id=") == 3 and "x" * 1000 not in prompt
+    assert state["answer"] == "WAL helps readers [1]."

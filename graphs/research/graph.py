@@ -43,13 +43,14 @@ Retrieve = Callable[[str, int], list[Hit]]
 
 @dataclass(frozen=True)
 class ResearchLimits:
-    max_queries: int = 3  # model sub-queries, on top of the question itself
+    max_queries: int = 3  # model sub-queries, on top of the question itself; 0 skips the planning call
     per_query: int = 4  # hits fetched per query
     max_candidates: int = 8  # merged hits shown to the grader
     max_passages: int = 5  # passages shown to the writer (the [n] range)
     fallback_keep: int = 3  # top hits by score kept when grading fails or keeps nothing
     grade: bool = True  # False: no grading call, the top hits by retrieval score go to the writer (saves a call)
     extractive_quotes: int = 3  # passages quoted by the extractive fallback
+    prompt_chars: int = 2000  # characters of each passage shown to the model (prompt size drives CPU latency)
 
 
 @dataclass
@@ -93,8 +94,15 @@ class ResearchContext:
         return self.router
 
 
-def _passages(items: list[dict[str, Any]]) -> list[Passage]:
-    return [Passage(item["n"], item["source"], item["text"]) for item in items]
+def _passages(items: list[dict[str, Any]], max_chars: int) -> list[Passage]:
+    return [Passage(item["n"], item["source"], _clip(item["text"], max_chars)) for item in items]
+
+
+def _clip(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]
+    return cut[: cut.rfind("\n")] if "\n" in cut[max_chars // 2 :] else cut
 
 
 def _numbered(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -121,14 +129,16 @@ def after_inspect(state: ResearchState) -> str:
 def plan(state: ResearchState, runtime: Runtime[ResearchContext]) -> dict[str, Any]:
     ctx = runtime.context
     question = " ".join(state["question"].split())
-    ctx.stage("planning search queries")
-    try:
-        extra = plan_queries(
-            ctx.model(), question, task_context=state.get("task_context"), max_queries=ctx.limits.max_queries
-        )
-        problems: list[str] = []
-    except AgentError as exc:
-        extra, problems = [], [f"sub-queries not planned, searching the question only: {exc}"]
+    extra: list[str] = []
+    problems: list[str] = []
+    if ctx.limits.max_queries > 0:
+        ctx.stage("planning search queries")
+        try:
+            extra = plan_queries(
+                ctx.model(), question, task_context=state.get("task_context"), max_queries=ctx.limits.max_queries
+            )
+        except AgentError as exc:
+            problems = [f"sub-queries not planned, searching the question only: {exc}"]
     extra, dropped = relevant_queries(extra, question, state.get("task_context"))
     if dropped:
         problems.append(
@@ -179,7 +189,7 @@ def grade(state: ResearchState, runtime: Runtime[ResearchContext]) -> dict[str, 
         return {"relevant": kept}
     ctx.stage(f"grading {len(candidates)} passages")
     try:
-        keep = grade_passages(ctx.model(), state["question"], _passages(candidates))
+        keep = grade_passages(ctx.model(), state["question"], _passages(candidates, ctx.limits.prompt_chars))
         if not keep:
             problem = "the grader kept no passage; using the top passages by retrieval score"
     except AgentError as exc:
@@ -196,7 +206,12 @@ def write(state: ResearchState, runtime: Runtime[ResearchContext]) -> dict[str, 
     passages = _numbered([hits[chunk_id] for chunk_id in state["relevant"]])
     ctx.stage(f"writing the answer from {len(passages)} passages")
     try:
-        draft = synthesize(ctx.model(), state["question"], _passages(passages), task_context=state.get("task_context"))
+        draft = synthesize(
+            ctx.model(),
+            state["question"],
+            _passages(passages, ctx.limits.prompt_chars),
+            task_context=state.get("task_context"),
+        )
         problems: list[str] = []
     except AgentError as exc:
         draft, problems = "", [f"the model gave no usable answer ({exc}); quoting the best passages instead"]

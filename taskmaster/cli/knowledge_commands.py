@@ -196,6 +196,7 @@ def _run_research(settings: Settings, question: str, task_context: str | None) -
     from graphs.research import ResearchContext, build_research_graph
     from taskmaster.checkpoints import open_checkpointer
     from taskmaster.cli.graph_runs import run_graph, thread_id_for
+    from taskmaster.research_context import research_limits
     from taskmaster.runtime import model_router
 
     inputs = {"question": question, "task_context": task_context}
@@ -207,7 +208,9 @@ def _run_research(settings: Settings, question: str, task_context: str | None) -
                 build_research_graph(saver), saver, inputs, context=context, thread_id=thread_id, fresh=True
             )
         with model_router(settings) as router:
-            context = ResearchContext.for_knowledge_base(router, kb, on_stage=_stage_printer())
+            context = ResearchContext.for_knowledge_base(
+                router, kb, limits=research_limits(settings), on_stage=_stage_printer()
+            )
             state = run_graph(
                 build_research_graph(saver),
                 saver,
@@ -307,10 +310,11 @@ def eval_research(
             report = evaluate(items, search, limit=limit, on_result=progress_retrieval)
         else:
             from graphs.research import ResearchContext, answer_question
+            from taskmaster.research_context import research_limits
             from taskmaster.runtime import model_router
 
             with model_router(settings) as router:
-                context = ResearchContext.for_knowledge_base(router, kb)
+                context = ResearchContext.for_knowledge_base(router, kb, limits=research_limits(settings))
                 report = evaluate(
                     items,
                     search,
