@@ -112,11 +112,20 @@ def test_hits_found_by_several_queries_are_merged_by_chunk_id() -> None:
     assert grading[-1].content.count("<passage id=") == 3
 
 
-def test_uncited_answer_falls_back_to_quoted_passages() -> None:
-    state, *_ = run(scripted("Use a slow hash."), THREE)
+def test_uncited_answer_no_passage_supports_falls_back_to_quoted_passages() -> None:
+    state, *_ = run(scripted("Bananas ripen faster next to apples."), THREE)
     assert {"uncited", "extractive"} <= set(state["flags"])
-    assert "Use a slow hash." not in state["answer"]
+    assert "Bananas" not in state["answer"]
     assert_extractive(state, first="password-hashing.rst")
+
+
+def test_uncited_answer_is_cited_by_lexical_support_and_flagged() -> None:
+    answer = "Use argon2id through the PasswordHasher with its default parameters. Bananas ripen next to apples."
+    state, *_ = run(scripted(answer), THREE)
+    assert state["answer"] == "Use argon2id through the PasswordHasher with its default parameters [1]."
+    assert "citations_attributed" in state["flags"] and "uncited" not in state["flags"]
+    assert state["removed_sentences"] == 1
+    assert [Path(s["source"]).name for s in state["sources"]] == ["password-hashing.rst"]
 
 
 def test_answer_with_only_invented_citations_falls_back_to_quoted_passages() -> None:

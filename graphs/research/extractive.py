@@ -217,3 +217,39 @@ def extractive_answer(question: str, passages: list[dict[str, Any]], max_quotes:
         body = "\n".join(f"> {line}" for line in quote.text.split("\n"))
         parts.append(f"[{quote.n}] {where}{heading}\n{body}")
     return "\n\n".join(parts), quotes
+
+
+FLAG_ATTRIBUTED = "citations_attributed"
+MIN_SUPPORT = 0.6  # share of a sentence's content words that must appear in the passage it is attributed to
+MIN_SHARED = 2
+
+
+def attribute_citations(answer: str, passages: list[dict[str, Any]]) -> tuple[str, int]:
+    """Cite an answer the model left uncited, sentence by sentence, by lexical support.
+
+    Small models often answer correctly but drop the [n] markers. A sentence is attributed to the passage that
+    contains the largest share of its content words, and only when that share is at least MIN_SUPPORT (and at least
+    MIN_SHARED words): a sentence no passage supports is removed rather than cited. Returns the attributed answer
+    (empty when nothing is supported) and the number of sentences removed. Callers flag the result
+    ``citations_attributed`` so nobody mistakes it for the model's own citations.
+    """
+    from graphs.research.citations import split_sentences
+
+    vocab = [(p["n"], content_words(p["text"])) for p in passages]
+    kept: list[str] = []
+    removed = 0
+    for sentence in split_sentences(answer):
+        words = content_words(sentence)
+        best_n, best_share, best_shared = None, 0.0, 0
+        for number, passage_words in vocab:
+            shared = len(words & passage_words)
+            share = shared / len(words) if words else 0.0
+            if share > best_share:
+                best_n, best_share, best_shared = number, share, shared
+        if best_n is not None and best_share >= MIN_SUPPORT and best_shared >= MIN_SHARED:
+            text = sentence.rstrip()
+            end = text[-1] if text[-1] in ".!?" else ""
+            kept.append(f"{text[: len(text) - len(end)].rstrip()} [{best_n}]{end}")
+        else:
+            removed += 1
+    return " ".join(kept), removed

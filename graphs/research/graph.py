@@ -27,7 +27,14 @@ from agents.researcher.agent import grade_passages, plan_queries, synthesize
 from agents.researcher.prompts import Passage
 from graphs.errors import GraphError
 from graphs.research.citations import FLAG_NOTHING_LEFT, FLAG_UNCITED, check_citations
-from graphs.research.extractive import FLAG_EXTRACTIVE, extractive_answer, looks_malformed, relevant_queries
+from graphs.research.extractive import (
+    FLAG_ATTRIBUTED,
+    FLAG_EXTRACTIVE,
+    attribute_citations,
+    extractive_answer,
+    looks_malformed,
+    relevant_queries,
+)
 from graphs.research.state import ResearchInput, ResearchState, SourceRef
 from knowledge.base import Hit, KnowledgeBase
 
@@ -236,6 +243,12 @@ def verify_citations(state: ResearchState, runtime: Runtime[ResearchContext]) ->
     flags = [*state.get("flags", []), *checked.flags]
     if draft.strip() and looks_malformed(checked.answer or draft):
         flags.append(FLAG_MALFORMED)
+    if FLAG_UNCITED in flags and FLAG_MALFORMED not in flags:
+        attributed, unsupported = attribute_citations(checked.answer, state["passages"])
+        if attributed:
+            checked = check_citations(attributed, passages)
+            checked.removed_sentences += unsupported
+            flags = [f for f in flags if f != FLAG_UNCITED] + [FLAG_ATTRIBUTED]
     if FLAG_MALFORMED in flags or FLAG_UNCITED in flags or FLAG_NOTHING_LEFT in flags:
         return {"removed_sentences": checked.removed_sentences} | _extractive(state, runtime, flags)
     sources: list[SourceRef] = [
