@@ -125,13 +125,15 @@ def ratio_line(name: str, value: float, target: float, unit: str, higher_is_bett
 
 
 def naive_baseline(corpus: Path, embedder: MiniLmBm25Embedder) -> Callable[[str, int], list[Hit]]:
-    """Fixed 1000-character pieces of every .md/.mdx file, dense MiniLM only, exact cosine ranking."""
+    """Fixed 1000-character pieces of every supported file's raw text, dense MiniLM only, exact cosine ranking."""
     import numpy as np
+
+    from knowledge.documents import is_supported
 
     pieces: list[tuple[str, str]] = []
     for path in sorted(corpus.rglob("*")):
-        if path.suffix.lower() in (".md", ".mdx") and path.is_file():
-            text = path.read_text(encoding="utf-8")
+        if is_supported(path) and path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
             pieces += [(str(path), text[i : i + BASELINE_CHUNK]) for i in range(0, len(text), BASELINE_CHUNK)]
     matrix = np.array([e.dense for e in embedder.embed_documents([t for _, t in pieces])], dtype=np.float32)
 

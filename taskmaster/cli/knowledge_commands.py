@@ -334,7 +334,8 @@ def eval_research(
     if answers:
         table.add_row("keyword hit rate", _fmt(report.keyword_hit_rate))
         table.add_row("citation precision", _fmt(report.citation_precision))
-        table.add_row("extractive / uncited", f"{report.extractive} / {report.uncited}")
+        counts = f"{report.extractive} / {report.uncited} / {report.attributed}"
+        table.add_row("extractive / uncited / attributed", counts)
         table.add_row("seconds per answer", f"{report.answer_seconds_mean} mean, {report.answer_seconds_max} max")
     console.print(table)
 

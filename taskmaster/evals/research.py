@@ -11,7 +11,7 @@ is the mean of 1/rank of the first answering passage within the top 10 (0 when n
 With answers on, each question also runs the research graph and reports the keyword hit rate (share of the
 expected keywords in the answer), the citation precision (share of cited sentences whose cited passages the checker
 tier judges to support them; extractive answers quote passages verbatim and count as supported), how many answers
-were extractive or uncited, and the seconds per question.
+were extractive, uncited or cited by lexical attribution, and the seconds per question.
 """
 
 from __future__ import annotations
@@ -96,6 +96,7 @@ class ResearchEvalReport:
     citation_precision: float | None = None
     extractive: int | None = None
     uncited: int | None = None
+    attributed: int | None = None  # answers whose citations were attributed by lexical support
     answer_seconds_mean: float | None = None
     answer_seconds_max: float | None = None
 
@@ -194,6 +195,7 @@ def evaluate(
         report.citation_precision = _mean(r.citation_precision for r in results)
         report.extractive = sum(1 for r in results if "extractive" in r.flags)
         report.uncited = sum(1 for r in results if "uncited" in r.flags)
+        report.attributed = sum(1 for r in results if "citations_attributed" in r.flags)
         times = [r.answer_seconds for r in results if r.answer_seconds is not None]
         report.answer_seconds_mean = round(statistics.fmean(times), 1) if times else None
         report.answer_seconds_max = max(times) if times else None
