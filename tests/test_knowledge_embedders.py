@@ -174,3 +174,21 @@ def test_a_model_error_mid_ingest_removes_the_points_already_streamed(
         assert streamed, "no file was complete before the failure, so nothing was streamed"
         assert kb._store.count() == before
         assert [s.path for s in kb.sources()] == [str((corpus / "api-pagination.md").resolve())]
+
+
+def test_the_text_encoder_is_sentence_transformers_onnx_pipeline(onnx_embedder: MiniLmBm25Embedder) -> None:
+    """The torch-free encoder gives the vectors sentence-transformers' ONNX backend gives for each text alone."""
+    texts = [*QUERIES, *list(example_texts().values())[:4], "x"]
+    reference = onnx_embedder._load_model()  # sentence-transformers, backend="onnx", same file
+    expected = np.array([reference.encode([t], normalize_embeddings=True)[0] for t in texts])
+    got = dense(onnx_embedder, texts)
+    assert (expected * got).sum(axis=1).min() >= 0.9999
+
+
+def test_a_passage_vector_does_not_depend_on_its_batch(onnx_embedder: MiniLmBm25Embedder) -> None:
+    """Dynamic int8 scales activations per tensor: batched with a long text, a short one used to drift to 0.96."""
+    short, long = "keyset pagination", " ".join(example_texts().values())[:3000]
+    alone = onnx_embedder.embed_documents([short])[0].dense
+    batched = onnx_embedder.embed_documents([long, short, long])[1].dense
+    assert alone == batched
+    assert onnx_embedder.embed_query(short).dense == alone
