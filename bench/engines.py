@@ -8,7 +8,13 @@
    with concurrency C, against a stub server that answers after a FIXED latency. Target: total time
    ≤ 1.25 · ⌈N/C⌉ · latency, i.e. the app adds no serialisation of its own.
 
-Run: .venv/bin/python bench/engines.py [--llamacpp-url URL] [--vllm-url URL]
+3. The embedded servers themselves (llama-server, one per model of the ladder), both models:
+   - structured ÷ free decoding tokens/s on the same prompt at temperature 0, the schema sent as the app sends
+     it (dialects.structured_runnable) and in the OpenAI json_schema form. Target ≥ 0.9.
+   - throughput (completion tokens/s summed over requests) at concurrency 1, 2 and 4 against the server's
+     parallel slots, and its ratio to sequential. Target: concurrency 4 ≥ 1.0 × concurrency 1 (never worse).
+
+Run: .venv/bin/python bench/engines.py [--llamacpp-url URL] [--vllm-url URL] [--models smollm2,qwen2.5-coder-1.5b]
 Without --llamacpp-url the embedded llama.cpp server (SmolLM2) is started and stopped. vLLM is measured when
 --vllm-url is given or a server answers at the vllm-cpu profile's default URL (http://127.0.0.1:8000/v1).
 """
@@ -33,7 +39,7 @@ from langchain_core.messages import HumanMessage
 
 from agents.llm.config import Backend, Endpoint, ModelConfig, Tier
 from agents.llm.router import ModelRouter, openai_chat_factory
-from agents.planner.schemas import ComplexityScore
+from agents.planner.schemas import ComplexityScore, TaskPlan
 
 # Prompts SmolLM2 answers in well under MAX_TOKENS: llama-cpp-python's server ignores `max_completion_tokens`
 # (the field ChatOpenAI sends), so on llama.cpp both paths generate to EOS; short answers keep that bounded.
@@ -214,6 +220,109 @@ def fan_out(n: int, concurrencies: list[int], latency_s: float) -> None:
             print(f"  C={c:2d}  total {total:6.2f} s   target {target:6.2f} s   total/target {total / target:.2f} (≤1)")
 
 
+# --- the embedded servers: structured vs free decoding, parallel slots -----------------------------------
+DECODE_PROMPT = (
+    "Break this product into 5 development tasks. For each task give a title, a one-sentence description, "
+    "a priority (high, medium or low) and the ids of the tasks it depends on. Reply in JSON.\n\n"
+    "Product: a command-line bookmark manager with tags, full-text search, import from browsers, "
+    "export to HTML, and a sync command that copies bookmarks between two machines."
+)
+DECODE_TOKENS = 192
+
+
+def _decode_tps(client: httpx.Client, url: str, model: str, response_format: dict | None) -> float:
+    """Generation tokens/s of one request (the server's own timing when it reports one, else wall-clock)."""
+    payload = {
+        "model": model,
+        "messages": [{"role": "user", "content": DECODE_PROMPT}],
+        "temperature": 0.0,
+        "max_tokens": DECODE_TOKENS,
+        **({"response_format": response_format} if response_format else {}),
+    }
+    start = time.perf_counter()
+    response = client.post(url + "/chat/completions", json=payload, timeout=900)
+    response.raise_for_status()
+    data = response.json()
+    timings = data.get("timings") or {}
+    if timings.get("predicted_per_second"):
+        return float(timings["predicted_per_second"])
+    return data["usage"]["completion_tokens"] / (time.perf_counter() - start)
+
+
+def structured_vs_free(name: str, url: str, runs: int) -> dict[str, float]:
+    from agents.llm.dialects import schema_for
+
+    model = served_model(url) or name
+    schema = schema_for(TaskPlan)
+    forms = {
+        "free": None,
+        "json_object+schema (sent by the app)": {"type": "json_object", "schema": schema},
+        "json_schema (OpenAI form)": {"type": "json_schema", "json_schema": {"name": "TaskPlan", "schema": schema}},
+    }
+    with httpx.Client() as client:
+        _decode_tps(client, url, model, None)  # warm up
+        samples: dict[str, list[float]] = {form: [] for form in forms}
+        for _ in range(runs):
+            for form, fmt in forms.items():  # interleaved so background load hits every form alike
+                samples[form].append(_decode_tps(client, url, model, fmt))
+    medians = {form: statistics.median(values) for form, values in samples.items()}
+    free = medians["free"]
+    print(f"{name}: decoding tokens/s, median of {runs}, ≤{DECODE_TOKENS} tokens, temperature 0")
+    for form, value in medians.items():
+        ratio = "" if form == "free" else f"   ÷ free {value / free:.2f}  (target ≥ {TARGET_RATIO})"
+        print(f"  {form:40s} {value:7.1f}{ratio}")
+    return medians
+
+
+def slot_throughput(name: str, url: str, levels: list[int], tokens: int) -> dict[int, float]:
+    """Completion tokens/s summed over `c` simultaneous requests (c per level), vs one at a time."""
+    model = served_model(url) or name
+    prompts = [f"Write a short paragraph about topic number {i}: {p}" for i, p in enumerate(PROMPTS * 4)]
+
+    def one(client: httpx.Client, prompt: str) -> int:
+        payload = {
+            "model": model,
+            "messages": [{"role": "user", "content": prompt}],
+            "temperature": 0.0,
+            "max_tokens": tokens,
+        }
+        response = client.post(url + "/chat/completions", json=payload, timeout=900)
+        response.raise_for_status()
+        return int(response.json()["usage"]["completion_tokens"])
+
+    results: dict[int, float] = {}
+    with httpx.Client(limits=httpx.Limits(max_connections=16)) as client:
+        one(client, "Say hi.")
+        for c in levels:
+            batch = prompts[: max(c, 2) * 2]  # the same amount of work at every level
+            start = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=c) as pool:
+                produced = sum(pool.map(lambda prompt: one(client, prompt), batch))
+            results[c] = produced / (time.perf_counter() - start)
+    base = results[levels[0]]
+    print(f"{name}: throughput over the server's slots, {tokens}-token replies")
+    for c, tps in results.items():
+        print(f"  concurrency {c}:  {tps:7.1f} tok/s   ÷ concurrency {levels[0]} {tps / base:.2f}  (target ≥ 1.0)")
+    return results
+
+
+def embedded_ladder(models: list[str], runs: int, levels: list[int], tokens: int) -> dict:
+    """Both of the embedded profile's servers, started in a private runtime dir and stopped after."""
+    from taskmaster.serving.embedded import embedded_server
+    from taskmaster.settings import EmbeddedSettings
+
+    settings = EmbeddedSettings(runtime_dir=Path(tempfile.mkdtemp(prefix="bench-ladder-")))
+    figures: dict = {}
+    for model in models:
+        with embedded_server(settings, model) as server:
+            print(f"{model}: llama-server at {server.base_url}, {server.slots} slots")
+            figures[model] = {
+                "decode": structured_vs_free(model, server.base_url, runs),
+                "throughput": slot_throughput(model, server.base_url, levels, tokens),
+            }
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--llamacpp-url", help="an already running llama.cpp server (default: start the embedded one)")
@@ -221,7 +330,22 @@ def main() -> None:
     parser.add_argument("--fanout-n", type=int, default=16)
     parser.add_argument("--concurrency", default="1,4,8")
     parser.add_argument("--latency", type=float, default=0.25, help="the stub server's fixed latency in seconds")
+    parser.add_argument("--models", default="smollm2,qwen2.5-coder-1.5b", help="embedded models to measure ('' none)")
+    parser.add_argument("--decode-runs", type=int, default=3)
+    parser.add_argument("--slot-levels", default="1,2,4")
+    parser.add_argument("--slot-tokens", type=int, default=96)
+    parser.add_argument("--only-ladder", action="store_true", help="only section 3 (the embedded servers)")
+    parser.add_argument("--json", type=Path, help="also write section 3's figures here")
     args = parser.parse_args()
+
+    models = [m for m in args.models.split(",") if m]
+    if models:
+        levels = [int(c) for c in args.slot_levels.split(",")]
+        figures = embedded_ladder(models, args.decode_runs, levels, args.slot_tokens)
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2))
+    if args.only_ladder:
+        return
 
     if args.llamacpp_url:
         embedded = nullcontext(None)

@@ -1,17 +1,20 @@
 """Named model profiles: which servers serve which tiers.
 
 A profile is only a starting point: `[tiers.<name>]` in taskmaster.toml overrides any field of a tier,
-and `[roles]` rebinds roles. `embedded` points every tier at the llama.cpp server the app starts itself.
+and `[roles]` rebinds roles. `embedded` is a two-model ladder on llama-server processes the app starts itself:
+`fast` on SmolLM2-135M, `planner` and `coder` on Qwen2.5-Coder-1.5B (embedded.model / embedded.strong_model).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
 from agents.llm.config import Backend, Endpoint, ModelConfig, Tier
 from taskmaster.errors import AppError
+from taskmaster.serving.bundled_models import BUNDLED
 from taskmaster.serving.launch_plan import seed_stack_2x4090
 from taskmaster.settings import Settings
 
@@ -56,17 +59,37 @@ def _sleep_fields(served_name: str) -> dict[str, Any]:
     return {"sleep_mode": True, "gpu_groups": [f"gpu{gpu}" for gpu in spec.gpu_ids]}
 
 
-def profile_tiers(settings: Settings, embedded_url: str | None = None) -> dict[str, Tier]:
+def _embedded_tiers(settings: Settings, urls: Mapping[str, str]) -> dict[str, Tier]:
+    """Each tier on its model's server, with that model's reply cap and timeout (sized for 2 cores)."""
+    embedded = settings.embedded
+    tiers = {}
+    for name, key in embedded.tier_models().items():
+        if key not in urls:
+            raise AppError(
+                f"the embedded {key} server is not running; run through the `taskmaster` CLI, which starts it"
+            )
+        spec = BUNDLED[key]
+        tiers[name] = Tier(
+            model=key,
+            endpoints=[Endpoint(base_url=urls[key], backend=Backend.LLAMACPP)],
+            context_length=embedded.n_ctx,
+            max_output_tokens=embedded.max_output_tokens or spec.max_output_tokens,
+            timeout_s=spec.timeout_s,
+        )
+    return tiers
+
+
+def profile_tiers(settings: Settings, embedded_url: str | Mapping[str, str] | None = None) -> dict[str, Tier]:
+    """`embedded_url`: the embedded servers' URLs by model (a single URL serves every model)."""
     profile = settings.profile
     if profile == "embedded":
         if embedded_url is None:
             raise AppError(
                 "the embedded model server is not running; run through the `taskmaster` CLI, which starts it"
             )
-        endpoint = Endpoint(base_url=embedded_url, backend=Backend.LLAMACPP)
-        return _same_model_everywhere(
-            settings.embedded.model, endpoint, settings.embedded.n_ctx, settings.embedded.max_output_tokens
-        )
+        if isinstance(embedded_url, str):
+            embedded_url = dict.fromkeys(settings.embedded.tier_models().values(), embedded_url)
+        return _embedded_tiers(settings, embedded_url)
     if profile == "vllm-2x4090":
         return {
             name: Tier(
@@ -111,7 +134,7 @@ def _apply_overrides(
     return merged
 
 
-def model_config(settings: Settings, embedded_url: str | None = None) -> ModelConfig:
+def model_config(settings: Settings, embedded_url: str | Mapping[str, str] | None = None) -> ModelConfig:
     tiers = _apply_overrides(profile_tiers(settings, embedded_url), settings.tiers, settings.timeout_s)
     defaults = ModelConfig.model_fields["roles"].default_factory()  # type: ignore[misc]
     roles = {**defaults, **settings.roles}

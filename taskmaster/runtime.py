@@ -22,9 +22,10 @@ def model_router(settings: Settings) -> Iterator[ModelRouter]:
     with ExitStack() as stack:
         url = None
         if uses_embedded_server(settings):
-            from taskmaster.serving.embedded import embedded_server
+            from taskmaster.serving.embedded import embedded_servers
 
-            url = stack.enter_context(embedded_server(settings.embedded)).base_url
+            servers = stack.enter_context(embedded_servers(settings.embedded))
+            url = {model: server.base_url for model, server in servers.items()}
         config = model_config(settings, url)
         yield ModelRouter(_deterministic(config, settings), cache=response_cache(settings))
 

@@ -16,6 +16,10 @@ pytest_plugins = ["postgres_server"]  # tests/ is on sys.path (rootdir-relative 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Tests that only need *a* model run every embedded tier on SmolLM2-135M (one small server); the few 1.5B-tier
+# quality tests add TASKMASTER_EMBEDDED__STRONG_MODEL=qwen2.5-coder-1.5b (the ladder) themselves (tests/e2e.py).
+os.environ.setdefault("TASKMASTER_EMBEDDED__MODEL", "smollm2")
+KEPT_ENV = {"TASKMASTER_EMBEDDED__RUNTIME_DIR", "TASKMASTER_EMBEDDED__MODEL"}
 
 
 @pytest.fixture
@@ -25,7 +29,7 @@ def isolated_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.chdir(project)
     for name in list(os.environ):
-        if name.startswith("TASKMASTER_") and name != "TASKMASTER_EMBEDDED__RUNTIME_DIR":
+        if name.startswith("TASKMASTER_") and name not in KEPT_ENV:
             monkeypatch.delenv(name)
     return project
 

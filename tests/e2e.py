@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,3 +35,24 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
     errors = [line for line in lines if line.startswith("error:")]
     assert len(errors) == 1, result.stderr
     return errors[0]
+
+
+# --- the 1.5B tier -------------------------------------------------------------------------------------------
+# conftest runs every tier on SmolLM2-135M (TASKMASTER_EMBEDDED__MODEL=smollm2 alone); the few quality tests on
+# the real ladder pass STRONG_ENV to run_cli and request the `strong_server` fixture (import it into the module).
+STRONG_MODEL = "qwen2.5-coder-1.5b"
+STRONG_ENV = {"TASKMASTER_EMBEDDED__STRONG_MODEL": STRONG_MODEL}
+
+
+@pytest.fixture(scope="session")
+def strong_server(embedded_server: object) -> Iterator[object]:
+    """Qwen2.5-Coder-1.5B's shared server, in the session's runtime dir so CLI runs with STRONG_ENV share it."""
+    from taskmaster.serving.embedded import EmbeddedServer
+    from taskmaster.settings import EmbeddedSettings
+
+    runtime = embedded_server.runtime_dir  # type: ignore[attr-defined]
+    server = EmbeddedServer(EmbeddedSettings(strong_model=STRONG_MODEL), runtime, STRONG_MODEL).acquire()
+    try:
+        yield server
+    finally:
+        server.release()

@@ -1,7 +1,8 @@
-"""End to end on the real embedded llama.cpp server (SmolLM2-135M): the pipeline, not the prose.
+"""End to end on the real embedded llama-server: the pipeline on SmolLM2-135M, and quality on the 1.5B tier.
 
-The tiny model's tasks are weak; these tests assert what the system guarantees whatever the model
-says: schema-valid persisted trees, valid dependencies, limits, and that expand adds a level.
+The tiny model's tasks are weak; most tests here assert what the system guarantees whatever the model
+says: schema-valid persisted trees, valid dependencies, limits, and that expand adds a level. One test runs
+the real ladder (planner = Qwen2.5-Coder-1.5B) and checks the tasks name the PRD's features.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from e2e import ROOT, run_cli
+import pytest
+from e2e import ROOT, STRONG_ENV, run_cli, strong_server  # noqa: F401 - strong_server is a fixture
 
 from tasks.dependencies import validate_dependencies
 from tasks.model import Task
@@ -54,3 +56,28 @@ def test_goal_and_analyze_complexity_on_the_embedded_model(isolated_project: Pat
     assert result.returncode == 0, result.stderr
     tasks = TaskFile(isolated_project / ".taskmaster" / "tasks" / "tasks.json").load()
     assert tasks and all(t.complexity is not None and 1 <= t.complexity <= 10 for t in tasks)
+
+
+# examples/prd.md's five features, as words a task about each one names.
+PRD_FEATURES = {
+    "catalogue": ("catalog", "book model", "books table", "crud", "isbn", "add book", "book management"),
+    "status": ("status",),
+    "web page": ("web page", "html", "template", "page", "ui", "frontend"),
+    "import": ("import", "goodreads", "csv"),
+    "api": ("api", "endpoint", "/books"),
+}
+
+
+@pytest.mark.usefixtures("strong_server")
+def test_parse_prd_on_the_1_5b_tier_gives_a_task_per_feature(isolated_project: Path) -> None:
+    shutil.copy(ROOT / "examples" / "prd.md", isolated_project / "prd.md")
+    env = {**STRONG_ENV, "TASKMASTER_BREAKDOWN__MAX_DEPTH": "0"}  # the top level is what is judged here
+    result = run_cli("parse-prd", "prd.md", cwd=isolated_project, env=env, timeout=900)
+    assert result.returncode == 0, result.stderr
+    tasks = TaskFile(isolated_project / ".taskmaster" / "tasks" / "tasks.json").load()
+    titles = [t.title.strip().lower() for t in tasks]
+    assert len(tasks) >= 5, titles
+    assert len(set(titles)) == len(titles) and "shelf" not in titles, titles
+    covered = {name for name, words in PRD_FEATURES.items() if any(w in title for title in titles for w in words)}
+    assert len(covered) >= 4, (covered, titles)
+    assert validate_dependencies(tasks) == []

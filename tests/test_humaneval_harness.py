@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e import STRONG_ENV, run_cli, strong_server  # noqa: F401 - strong_server is a fixture
 from fakes import make_router
 
 from agents.escalation import EscalationMatrix
@@ -95,3 +98,18 @@ def test_report_counts_tokens_and_solved_share_per_tier() -> None:
     assert report.as_dict()["share_by_tier"] == {"coder": 1.0}
     with pytest.raises(AppError, match="unknown tier"):
         run_humaneval(router, policy="single", tier="huge", limit=1)
+
+
+@pytest.mark.usefixtures("strong_server")
+def test_one_problem_solved_by_the_1_5b_tier_through_the_verified_loop(isolated_project: Path) -> None:
+    """Quality on the real ladder: Qwen2.5-Coder-1.5B (coder tier) solves HumanEval/0 with verify + self-debug."""
+    result = run_cli(
+        "eval", "humaneval", "--limit", "1", "--policy", "verified", "--tier", "coder", "--json",
+        cwd=isolated_project, env=STRONG_ENV, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["chain"] == ["coder"] and report["results"][0]["task_id"] == "HumanEval/0"
+    assert report["passed"] == 1 and report["results"][0]["status"] == "solved"
+    assert report["solved_by_tier"] == {"coder": 1}
+    assert set(report["tokens_by_tier"]) == {"coder"} and report["tokens_by_tier"]["coder"]["output"] > 0

@@ -1,11 +1,13 @@
 """Per-backend protocol differences, kept in one place.
 
-All backends speak OpenAI-compatible HTTP, but not the same structured-output dialect:
-llama-cpp-python's server rejects `response_format: {type: json_schema}` and instead enforces a
-schema given as `{type: json_object, schema: …}`; vLLM, LM Studio, Ollama and OpenAI take
-`json_schema`. Ollama silently truncates prompts to its default context unless `num_ctx` is sent.
-llama-cpp-python's server ignores `max_completion_tokens` (what current OpenAI clients send) and only
-honours the older `max_tokens`.
+All backends speak OpenAI-compatible HTTP, but not the same structured-output dialect. Backend.LLAMACPP covers
+both llama.cpp servers: llama.cpp's own `llama-server` (the embedded profile's, built by `make install`) and
+llama-cpp-python's (`taskmaster serve --profile llamacpp`). llama-cpp-python's rejects
+`response_format: {type: json_schema}`; both take a schema as `{type: json_object, schema: …}`, which llama-server
+turns into the same grammar as `json_schema` (one code path there, same tokens/s: docs/models.md), so that form
+is sent to either. vLLM, LM Studio, Ollama and OpenAI take `json_schema`. Ollama silently truncates prompts to its
+default context unless `num_ctx` is sent. llama-cpp-python's server ignores `max_completion_tokens` (what current
+OpenAI clients send) and only honours the older `max_tokens`, which llama-server honours too.
 """
 
 from __future__ import annotations

