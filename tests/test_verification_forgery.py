@@ -77,6 +77,19 @@ FORGERIES = {
         "os.write(1, b'2 passed in 0.01s\\n')\n"
         "os._exit(0)\n"
     ),
+    # Skip (or expect to fail) exactly the tests it would fail: pytest counts neither as a failure.
+    "runtime_skip_when_wrong": (
+        "import pytest\n"
+        "def add(a, b):\n"
+        "    if (a, b) != (-1, -1):\n        pytest.skip('not today')\n"
+        "    return a + b\n"
+    ),
+    "runtime_xfail_when_wrong": (
+        "import pytest\n"
+        "def add(a, b):\n"
+        "    if (a, b) != (-1, -1):\n        pytest.xfail('known issue')\n"
+        "    return a + b\n"
+    ),
     # Hide the failing test from collection by rewriting the item list.
     "deselect_failing_tests": WRONG
     + (
@@ -131,4 +144,16 @@ def test_the_candidate_is_importable_under_its_own_name() -> None:
 
 def test_an_alias_never_shadows_a_module_pytest_needs() -> None:
     outcome = run_tests("def add(a, b):\n    return a + b\n", TESTS, aliases=("json", "os"))
+    assert outcome.passed, outcome.errors
+
+
+def test_skips_and_xfails_the_test_file_declares_still_count() -> None:
+    tests = (
+        "import pytest\nfrom solution import add\n\n"
+        "@pytest.fixture\ndef test_data():\n    return (1, 2)\n\n"
+        "def test_add(test_data):\n    assert add(*test_data) == 3\n\n"
+        "@pytest.mark.skip(reason='later')\ndef test_later():\n    assert add(1, 1) == 3\n\n"
+        "@pytest.mark.xfail(reason='known')\ndef test_known():\n    assert add(1, 1) == 3\n"
+    )
+    outcome = run_tests("def add(a, b):\n    return a + b\n", tests)
     assert outcome.passed, outcome.errors

@@ -31,7 +31,9 @@ _MAX_FAILURE_CHARS = 4000
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
 _NO_TESTS_COLLECTED = 5
 _PLUGIN_SOURCE = Path(__file__).with_name("harness_plugin.py")
-_OK_OUTCOMES = {"passed", "xfailed"}
+# A skip or an expected failure counts only where the test file itself marks the test so: a candidate could
+# otherwise call pytest.skip() or pytest.xfail() whenever its answer would be wrong.
+_MARKED_OUTCOMES = {"skipped": ("skip", "skipif"), "xfailed": ("xfail",)}
 
 
 @dataclass
@@ -79,14 +81,14 @@ def run_tests(
     for alias in aliases:
         if _usable_alias(alias, module, test_file):
             files[f"{alias}.py"] = f"import sys\nimport {module}\n\nsys.modules[__name__] = {module}\n"
-    expected = _defined_tests(tests)
+    expected, marks = _defined_tests(tests)
 
     collect_key, run_key = secrets.token_bytes(32), secrets.token_bytes(32)
     collection = _pytest(files, plugin, test_file, limits, collect_key, collect_only=True)
     listed, collect_problem = _verified(collection, collect_key)
     result = _pytest(files, plugin, test_file, limits, run_key, collect_only=False)
     record, problem = _verified(result, run_key)
-    problem = problem or _cross_check(record, listed, collect_problem, expected)
+    problem = problem or _cross_check(record, listed, collect_problem, expected, marks)
     counts = record.counts() if record else parse_counts(result.stdout)
     passed = problem is None and result.returncode == 0 and counts.get("passed", 0) > 0
     return VerifierOutcome(
@@ -145,7 +147,11 @@ def _verified(result: SandboxResult, key: bytes) -> tuple[HarnessRecord | None, 
 
 
 def _cross_check(
-    record: HarnessRecord | None, listed: HarnessRecord | None, collect_problem: str | None, expected: set[str]
+    record: HarnessRecord | None,
+    listed: HarnessRecord | None,
+    collect_problem: str | None,
+    expected: set[str],
+    marks: dict[str, set[str]],
 ) -> str | None:
     """Every test the file defines was collected, the same ids both times, and each one passed."""
     if record is None:
@@ -156,33 +162,61 @@ def _cross_check(
         return None  # an ordinary failure: pytest's own output says what failed
     if sorted(record.collected) != sorted(listed.collected):
         return "the tests run differ from the tests collected in a separate run; the run is not trusted"
-    bases = {nodeid.split("::")[-1].split("[")[0] for nodeid in record.collected}
+    bases = {_base_name(nodeid) for nodeid in record.collected}
     missing = sorted(expected - bases)
     if missing:
         return f"tests defined in the test file were not run: {', '.join(missing[:5])}"
-    unfinished = [n for n in record.collected if record.outcomes.get(n) not in _OK_OUTCOMES]
+    unfinished = [n for n in record.collected if not _counts_as_done(n, record.outcomes.get(n), marks)]
     if unfinished:
         return f"tests without a passing result: {', '.join(unfinished[:5])}"
     return None
 
 
-def _defined_tests(source: str) -> set[str]:
-    """test_* functions at module level and in Test* classes, read from the test file's source."""
+def _counts_as_done(nodeid: str, outcome: str | None, marks: dict[str, set[str]]) -> bool:
+    if outcome == "passed":
+        return True
+    allowed_by = _MARKED_OUTCOMES.get(outcome or "", ())
+    return bool(marks.get(_base_name(nodeid), set()) & set(allowed_by))
+
+
+def _base_name(nodeid: str) -> str:
+    return nodeid.split("::")[-1].split("[")[0]
+
+
+def _defined_tests(source: str) -> tuple[set[str], dict[str, set[str]]]:
+    """test_* functions at module level and in Test* classes, read from the test file's source (fixtures
+    named test_* are not tests), and the skip/xfail marks each carries (its own or its class's)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return set()
-    found: set[str] = set()
+        return set(), {}
+    tests: dict[str, set[str]] = {}
+
+    def add(node: ast.FunctionDef | ast.AsyncFunctionDef, inherited: set[str]) -> None:
+        names = _decorator_names(node)
+        if node.name.startswith("test") and "fixture" not in names:
+            tests[node.name] = tests.get(node.name, set()) | names | inherited
+
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
-            found.add(node.name)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            add(node, set())
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            found |= {
-                item.name
-                for item in node.body
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name.startswith("test")
-            }
-    return found
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                    add(item, _decorator_names(node))
+    return set(tests), tests
+
+
+def _decorator_names(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> set[str]:
+    """Last dotted name of each decorator: @pytest.mark.skipif(...) -> 'skipif', @pytest.fixture -> 'fixture'."""
+    names = set()
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(target, ast.Attribute):
+            names.add(target.attr)
+        elif isinstance(target, ast.Name):
+            names.add(target.id)
+    return names
 
 
 def parse_counts(output: str) -> dict[str, int]:
