@@ -100,7 +100,7 @@ def test_eval_research_command_on_a_tiny_question_set(isolated_project: Path) ->
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["questions"] == 3
-    assert set(report["recall"]) == {"@1", "@5", "@10"}
+    assert set(report["recall"]) == {"@1", "@3", "@5", "@10"}  # --limit 3 adds recall@3
     assert report["recall"]["@5"] == 1.0  # three plain questions over seven small files
     assert all(len(r["top_sources"]) <= 3 for r in report["results"])
     assert result.stderr.count("rank ") == 3  # one progress line per question

@@ -111,10 +111,12 @@ def first_gold_rank(hits: Sequence[Hit], gold_paths: Sequence[str]) -> int | Non
     return None
 
 
-def retrieval_metrics(ranks: Sequence[int | None]) -> tuple[dict[str, float], float]:
+def retrieval_metrics(ranks: Sequence[int | None], extra_k: int | None = None) -> tuple[dict[str, float], float]:
+    """recall@1/5/10 (and @extra_k, the user's --limit) and MRR over the first-gold ranks."""
     count = max(1, len(ranks))
-    recall = {f"@{k}": sum(1 for r in ranks if r is not None and r <= k) / count for k in K_VALUES}
-    mrr = sum(1.0 / r for r in ranks if r is not None) / count
+    ks = sorted({*K_VALUES, *([extra_k] if extra_k else [])})
+    recall = {f"@{k}": sum(1 for r in ranks if r is not None and r <= k) / count for k in ks}
+    mrr = sum(1.0 / r for r in ranks if r is not None and r <= SEARCH_DEPTH) / count
     return recall, mrr
 
 
@@ -163,11 +165,12 @@ def evaluate(
     results: list[QuestionResult] = []
     for item in questions:
         started = time.perf_counter()
-        hits = search(item.question, max(limit, SEARCH_DEPTH))
+        depth = max(limit, SEARCH_DEPTH)
+        hits = search(item.question, depth)
         search_ms = (time.perf_counter() - started) * 1000
         result = QuestionResult(
             question=item.question,
-            rank=first_gold_rank(hits[:SEARCH_DEPTH], item.gold_paths),
+            rank=first_gold_rank(hits[:depth], item.gold_paths),
             top_sources=[h.source for h in hits[:limit]],
             search_ms=round(search_ms, 1),
         )
@@ -182,7 +185,7 @@ def evaluate(
         results.append(result)
         if on_result is not None:
             on_result(result)
-    recall, mrr = retrieval_metrics([r.rank for r in results])
+    recall, mrr = retrieval_metrics([r.rank for r in results], limit)
     report = ResearchEvalReport(
         questions=len(results),
         recall=recall,
