@@ -180,3 +180,17 @@ def test_complexity_report_command_reads_task_masters_own_report(tmp_path: Path)
     assert len(json.loads(result.stdout)["complexityAnalysis"]) == 18
     result = run_cli("complexity-report", cwd=tmp_path)
     assert result.returncode == 1 and "run `taskmaster analyze-complexity` first" in result.stderr
+
+
+def test_add_tag_from_branch(tmp_path: Path) -> None:
+    import subprocess
+
+    from e2e import one_line_error, run_cli
+
+    assert "not on a git branch" in one_line_error(run_cli("add-tag", "--from-branch", cwd=tmp_path))
+    subprocess.run(["git", "init", "-q", "-b", "feature/login-ui"], cwd=tmp_path, check=True)
+    result = run_cli("add-tag", "--from-branch", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [row["name"] for row in tags.list_tags(tmp_path / ".taskmaster" / "tasks" / "tasks.json")] == [
+        "feature-login-ui"
+    ]

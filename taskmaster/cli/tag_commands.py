@@ -48,9 +48,27 @@ def tags_command(
         console.print(line, markup=False, highlight=False)
 
 
+def _branch_tag(project: Path | None) -> str:
+    """Tag name from the current git branch (Task Master's --from-branch): invalid characters become '-'."""
+    import re
+    import subprocess
+
+    where = task_settings(project).project_dir
+    try:
+        branch = subprocess.run(
+            ["git", "symbolic-ref", "--short", "HEAD"], cwd=where, capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        branch = ""
+    if not branch or branch == "HEAD":
+        fail(f"{where} is not on a git branch; give the tag name instead of --from-branch")
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", branch).strip("-")
+
+
 @one_line_errors
 def add_tag_command(
-    name: NameArg,
+    name: Annotated[str | None, typer.Argument(help="Tag name (letters, digits, - and _).")] = None,
+    from_branch: Annotated[bool, typer.Option("--from-branch", help="Name it after the current git branch.")] = False,
     copy_from_current: Annotated[
         bool, typer.Option("--copy-from-current", help="Copy the active tag's tasks.")
     ] = False,
@@ -59,6 +77,10 @@ def add_tag_command(
     project: ProjectOpt = None,
 ) -> None:
     """Create a tag (empty, or --copy-from-current / --copy-from TAG)."""
+    if from_branch:
+        name = _branch_tag(project)
+    if not name:
+        fail("give a tag name (or --from-branch)")
     path = _path(project)
     source = copy_from or (tags.current_tag(path) if copy_from_current else None)
     result = tags.add_tag(path, name, copy_from=source, description=description)
