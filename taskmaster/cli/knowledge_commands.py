@@ -268,7 +268,10 @@ def research(
             | {"problems": state.get("problems", [])}
         )
         return
-    console.print(state.get("answer") or "[dim](no answer survived the citation check)[/]", highlight=False)
+    if state.get("answer"):  # document text: never read as Rich markup ("[link]" would vanish)
+        console.print(state["answer"], highlight=False, markup=False)
+    else:
+        console.print("[dim](no answer survived the citation check)[/]", highlight=False)
     if state.get("sources"):
         console.print("\n[bold]Sources[/]")
         for s in state["sources"]:
