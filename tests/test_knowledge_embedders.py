@@ -192,3 +192,21 @@ def test_a_passage_vector_does_not_depend_on_its_batch(onnx_embedder: MiniLmBm25
     batched = onnx_embedder.embed_documents([long, short, long])[1].dense
     assert alone == batched
     assert onnx_embedder.embed_query(short).dense == alone
+
+
+def test_the_cli_says_when_the_embedder_changed_and_reindexes(isolated_project: Path) -> None:
+    """`kb search` after switching knowledge.backend: one error line naming both embedders; `kb add` re-embeds."""
+    from e2e import one_line_error, run_cli
+
+    shutil.copytree(EXAMPLES, isolated_project / "docs")
+    torch_env = {"TASKMASTER_KNOWLEDGE__BACKEND": "torch"}
+    assert run_cli("kb", "add", "docs", cwd=isolated_project, env=torch_env).returncode == 0
+    refused = run_cli("kb", "search", "cursor pagination", cwd=isolated_project)
+    line = one_line_error(refused)
+    assert "all-MiniLM-L6-v2+torch+float32" in line and "+onnx+" in line and "kb add" in line
+    readded = run_cli("kb", "add", "docs/api-pagination.md", cwd=isolated_project)
+    assert readded.returncode == 0, readded.stderr
+    assert "re-embedding every indexed file" in readded.stdout and "all-MiniLM-L6-v2+torch+float32" in readded.stdout
+    found = run_cli("kb", "search", "keyset cursor pagination stable under inserts", "--json", cwd=isolated_project)
+    assert found.returncode == 0, found.stderr
+    assert "api-pagination.md" in found.stdout

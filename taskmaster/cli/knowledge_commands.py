@@ -42,6 +42,12 @@ def _emit_json(data: Any) -> None:
 
 # --- kb ----------------------------------------------------------------------------------------------
 def _print_report(report: IngestReport) -> None:
+    if report.reindexed_from:
+        console.print(
+            f"re-embedding every indexed file: it was embedded with {report.reindexed_from}, a different embedder",
+            highlight=False,
+            markup=False,
+        )
     for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
         for item in items:
             console.print(f"{label:>9}  {item}", highlight=False)
