@@ -230,13 +230,15 @@ DECODE_PROMPT = (
 DECODE_TOKENS = 192
 
 
-def _decode_tps(client: httpx.Client, url: str, model: str, response_format: dict | None) -> float:
+def _decode_tps(
+    client: httpx.Client, url: str, model: str, response_format: dict | None, tokens: int = DECODE_TOKENS
+) -> float:
     """Generation tokens/s of one request (the server's own timing when it reports one, else wall-clock)."""
     payload = {
         "model": model,
         "messages": [{"role": "user", "content": DECODE_PROMPT}],
         "temperature": 0.0,
-        "max_tokens": DECODE_TOKENS,
+        "max_tokens": tokens,
         **({"response_format": response_format} if response_format else {}),
     }
     start = time.perf_counter()
@@ -249,7 +251,7 @@ def _decode_tps(client: httpx.Client, url: str, model: str, response_format: dic
     return data["usage"]["completion_tokens"] / (time.perf_counter() - start)
 
 
-def structured_vs_free(name: str, url: str, runs: int) -> dict[str, float]:
+def structured_vs_free(name: str, url: str, runs: int, tokens: int = DECODE_TOKENS) -> dict[str, float]:
     from agents.llm.dialects import schema_for
 
     model = served_model(url) or name
@@ -264,10 +266,10 @@ def structured_vs_free(name: str, url: str, runs: int) -> dict[str, float]:
         samples: dict[str, list[float]] = {form: [] for form in forms}
         for _ in range(runs):
             for form, fmt in forms.items():  # interleaved so background load hits every form alike
-                samples[form].append(_decode_tps(client, url, model, fmt))
+                samples[form].append(_decode_tps(client, url, model, fmt, tokens))
     medians = {form: statistics.median(values) for form, values in samples.items()}
     free = medians["free"]
-    print(f"{name}: decoding tokens/s, median of {runs}, ≤{DECODE_TOKENS} tokens, temperature 0")
+    print(f"{name}: decoding tokens/s, median of {runs}, ≤{tokens} tokens, temperature 0")
     for form, value in medians.items():
         ratio = "" if form == "free" else f"   ÷ free {value / free:.2f}  (target ≥ {TARGET_RATIO})"
         print(f"  {form:40s} {value:7.1f}{ratio}")
@@ -306,7 +308,7 @@ def slot_throughput(name: str, url: str, levels: list[int], tokens: int) -> dict
     return results
 
 
-def embedded_ladder(models: list[str], runs: int, levels: list[int], tokens: int) -> dict:
+def embedded_ladder(models: list[str], runs: int, levels: list[int], tokens: int, decode_tokens: int) -> dict:
     """Both of the embedded profile's servers, started in a private runtime dir and stopped after."""
     from taskmaster.serving.embedded import embedded_server
     from taskmaster.settings import EmbeddedSettings
@@ -317,7 +319,7 @@ def embedded_ladder(models: list[str], runs: int, levels: list[int], tokens: int
         with embedded_server(settings, model) as server:
             print(f"{model}: llama-server at {server.base_url}, {server.slots} slots")
             figures[model] = {
-                "decode": structured_vs_free(model, server.base_url, runs),
+                "decode": structured_vs_free(model, server.base_url, runs, decode_tokens),
                 "throughput": slot_throughput(model, server.base_url, levels, tokens),
             }
     return figures
@@ -332,6 +334,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.25, help="the stub server's fixed latency in seconds")
     parser.add_argument("--models", default="smollm2,qwen2.5-coder-1.5b", help="embedded models to measure ('' none)")
     parser.add_argument("--decode-runs", type=int, default=3)
+    parser.add_argument("--decode-tokens", type=int, default=DECODE_TOKENS)
     parser.add_argument("--slot-levels", default="1,2,4")
     parser.add_argument("--slot-tokens", type=int, default=96)
     parser.add_argument("--only-ladder", action="store_true", help="only section 3 (the embedded servers)")
@@ -341,7 +344,7 @@ def main() -> None:
     models = [m for m in args.models.split(",") if m]
     if models:
         levels = [int(c) for c in args.slot_levels.split(",")]
-        figures = embedded_ladder(models, args.decode_runs, levels, args.slot_tokens)
+        figures = embedded_ladder(models, args.decode_runs, levels, args.slot_tokens, args.decode_tokens)
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2))
     if args.only_ladder:
