@@ -37,6 +37,7 @@ TARGET_INGEST_PER_S = 200.0
 TARGET_P50_MS = 30.0
 TARGET_RECALL = 0.98
 TARGET_DOCS_RECALL_AT_5 = 0.95
+TARGET_ANSWER_S = 60.0
 DATA = Path(__file__).resolve().parent / "data"
 DEFAULT_CORPUS = DATA / "taskmaster-docs"
 DEFAULT_QUESTIONS = [
@@ -189,7 +190,33 @@ def recall_bench(args: argparse.Namespace) -> None:
             print(
                 ratio_line(f"{name[:24]} R@5 vs baseline", ours.recall["@5"], max(naive.recall["@5"], 1e-9), "", True)
             )
+        if args.answers:
+            answer_bench(kb, next(iter(sets.values()))[: args.answers])
         kb.close()
+
+
+def answer_bench(kb: KnowledgeBase, questions: list) -> None:
+    """Research answers on the embedded profile (its strongest tier, its research limits): seconds per answer,
+    and whether every answer cites passages or is flagged extractive."""
+    from graphs.research import ResearchContext, answer_question
+    from taskmaster.evals.research import evaluate
+    from taskmaster.research_context import research_limits
+    from taskmaster.runtime import model_router
+    from taskmaster.settings import Settings
+
+    settings = Settings(profile="embedded")
+    with model_router(settings) as router:
+        context = ResearchContext.for_knowledge_base(router, kb, limits=research_limits(settings))
+        report = evaluate(questions, lambda q, k: kb.search(q, limit=k), answer=lambda q: answer_question(context, q))
+    for r in report.results:
+        print(f"   {r.answer_seconds:6.1f}s  {', '.join(r.flags) or 'cited':<32} {r.question}")
+    trusted = sum(1 for r in report.results if "extractive" in r.flags or "uncited" not in r.flags)
+    print(
+        f"answers: {report.questions}, cited or extractive: {trusted}, extractive: {report.extractive}, "
+        f"attributed: {report.attributed}, keyword hit rate: {report.keyword_hit_rate}"
+    )
+    print(ratio_line("research answer mean (embedded)", report.answer_seconds_mean or 0, TARGET_ANSWER_S, "s", False))
+    print(ratio_line("research answer max (embedded)", report.answer_seconds_max or 0, TARGET_ANSWER_S, "s", False))
 
 
 def main() -> None:
@@ -204,6 +231,9 @@ def main() -> None:
     parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="--recall: the documents to ingest")
     parser.add_argument("--questions", nargs="*", help="--recall: question files (JSON lines)")
     parser.add_argument("--verbose", action="store_true", help="--recall: list the questions missed at 5")
+    parser.add_argument(
+        "--answers", type=int, default=0, help="--recall: also time research answers on the first N questions"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.recall:
