@@ -25,6 +25,7 @@ from graphs.taskmaster import RECURSION_LIMIT, Dispatcher, RunLimits, Taskmaster
 from taskmaster.checkpoints import open_checkpointer
 from taskmaster.errors import AppError
 from taskmaster.ledger import Ledger, ledger_path
+from taskmaster.research_context import research_limits
 from taskmaster.run_records import RunRecords, records_path
 from taskmaster.runtime import breakdown_context, model_router
 from taskmaster.settings import Settings
@@ -110,7 +111,7 @@ def build_dispatcher(settings: Settings, resources: LazyResources, thread_id: st
         return CodegenContext(router=router, matrix=matrix, record=ledger, run_id=thread_id, start_policy=policy)
 
     def research(router: ModelRouter) -> ResearchContext:
-        return ResearchContext.for_knowledge_base(router, resources.knowledge_base())
+        return ResearchContext.for_knowledge_base(router, resources.knowledge_base(), limits=research_limits(settings))
 
     b = settings.breakdown
     return Dispatcher(

@@ -68,7 +68,9 @@ def research_context() -> ResearchContext:
 
     kb = KnowledgeBase.open(_settings().knowledge)
     _resources.callback(kb.close)
-    return ResearchContext.for_knowledge_base(_router(), kb)
+    from taskmaster.research_context import research_limits
+
+    return ResearchContext.for_knowledge_base(_router(), kb, limits=research_limits(_settings()))
 
 
 @_once

@@ -329,12 +329,13 @@ def _research(settings: Any, question: str, task_context: str | None, job: Job) 
     from taskmaster.checkpoints import open_checkpointer
     from taskmaster.cli.graph_runs import thread_id_for
     from taskmaster.mcp.own_tools import open_kb
+    from taskmaster.research_context import research_limits
 
     inputs = {"question": question, "task_context": task_context}
     thread_id = thread_id_for("research", {"inputs": inputs, "profile": settings.profile})
     with open_kb(settings) as kb, open_checkpointer(settings) as saver:
         router = None if kb.is_empty() else MODELS.router(settings)  # an empty base answers without a model
-        context = ResearchContext.for_knowledge_base(router, kb)
+        context = ResearchContext.for_knowledge_base(router, kb, limits=research_limits(settings))
         state, _ = stream_graph(
             build_research_graph(saver),
             saver,
