@@ -56,9 +56,8 @@ def dense(embedder: MiniLmBm25Embedder, texts: Sequence[str]) -> np.ndarray:
 def test_int8_onnx_vectors_match_torch(torch_embedder: MiniLmBm25Embedder, onnx_embedder: MiniLmBm25Embedder) -> None:
     texts = list(example_texts().values()) + list(QUERIES)
     cosines = (dense(torch_embedder, texts) * dense(onnx_embedder, texts)).sum(axis=1)  # both are unit vectors
-    # Dynamic int8 quantization: 0.991 on average, no text below 0.98 (measured 0.982 at worst on 216 texts).
-    assert cosines.mean() >= 0.99, f"mean cosine {cosines.mean():.4f}"
-    assert cosines.min() >= 0.98, f"lowest cosine {cosines.min():.4f}"
+    # int8 with the FFN down-projections in float32: 0.996 on average, 0.991 at worst on 216 texts.
+    assert cosines.min() >= 0.99, f"lowest cosine {cosines.min():.4f}"
     assert onnx_embedder.identity != torch_embedder.identity
     assert "onnx" in onnx_embedder.identity and default_quantization() in onnx_embedder.identity
 
