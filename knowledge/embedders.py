@@ -5,8 +5,8 @@ ids and formula match Qdrant server's, so the same sparse vectors work on both e
 BGE-M3 produces dense, learned sparse (lexical weights, no IDF needed) and optional ColBERT vectors from one model.
 Models load only from local files: nothing is downloaded at run time.
 
-MiniLM runs by default as sentence-transformers' dynamic int8 ONNX export: about 6x the torch throughput per CPU
-second, cosine 0.991 to the torch vectors on average (docs/performance.md). The quantized model is exported once
+MiniLM runs by default as sentence-transformers' dynamic int8 ONNX export: about 4x the torch throughput per CPU
+second, cosine 0.996 to the torch vectors on average (docs/performance.md). The quantized model is exported once
 from the packaged weights into a cache directory (atomically), then run text by text (OnnxTextEncoder). Each embedder
 has an ``identity`` (model + backend + quantization) that the knowledge base records, so vectors of two embedders
 are never mixed in one index. ``shared_embedder`` keeps one loaded model per process for long-lived callers (MCP
