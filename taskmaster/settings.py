@@ -52,7 +52,7 @@ class EmbeddedSettings(BaseModel):
         """Which model each tier runs. `TASKMASTER_EMBEDDED__MODEL=gemma3` alone picks one model for everything."""
         one_model = "model" in self.model_fields_set and "strong_model" not in self.model_fields_set
         strong = self.model if one_model else self.strong_model
-        return {"fast": self.model, "planner": strong, "coder": strong}
+        return {"planner": strong, "fast": self.model, "coder": strong}
 
 
 class BreakdownSettings(BaseModel):

@@ -33,7 +33,7 @@ def test_doctor_passes_against_the_live_embedded_server(isolated_project: Path, 
     summaries = [c["summary"] for c in endpoint]
     assert summaries[0].startswith("reachable in ") and summaries[1] == "serves smollm2"
     assert summaries[2].startswith("completion in ") and summaries[3].startswith("structured output in ")
-    assert summaries[4] == "context 8192 tokens (configured value; the server does not report it)"
+    assert summaries[4] == "context 8192 tokens (reported by the server)"  # llama-server reports its per-slot n_ctx
     areas = {c["area"]: c for c in report["checks"]}
     assert areas["gpu"]["summary"] == "no NVIDIA GPU: CPU inference" or areas["gpu"]["level"] == "ok"
     assert areas["qdrant"]["level"] == "ok" and areas["disk"]["summary"].endswith("GiB free")
@@ -60,8 +60,9 @@ def test_doctor_endpoint_probes_a_server_outside_the_config(isolated_project: Pa
     result = runner.invoke(app, ["doctor", "--endpoint", url, "--json"])
     assert result.exit_code == 0, result.output + result.stderr
     endpoint = [c for c in json.loads(result.output)["checks"] if c["area"] == "endpoint"]
-    assert "(llamacpp)" in endpoint[0]["summary"]  # guessed from llama-cpp-python's /v1/models
-    assert endpoint[1]["summary"] == "serves smollm2" and endpoint[-1]["summary"] == "context unknown"
+    assert "(llamacpp)" in endpoint[0]["summary"]  # guessed from llama-server's /props
+    assert endpoint[1]["summary"] == "serves smollm2"
+    assert endpoint[-1]["summary"] == "context 8192 tokens (reported by the server)"  # /props n_ctx per slot
 
 
 def test_doctor_reports_a_wrong_model_name(isolated_project: Path, embedded_server: object) -> None:

@@ -187,4 +187,4 @@ def test_the_embedded_profile_is_a_two_model_ladder() -> None:
     one = Settings(profile="embedded", embedded=EmbeddedSettings(model="gemma3"))  # set alone: every tier
     assert {tier.model for tier in model_config(one, "http://127.0.0.1:1/v1").tiers.values()} == {"gemma3"}
     both = EmbeddedSettings(model="gemma3", strong_model=QWEN_CODER)
-    assert both.tier_models() == {"fast": "gemma3", "planner": QWEN_CODER, "coder": QWEN_CODER}
+    assert both.tier_models() == {"planner": QWEN_CODER, "fast": "gemma3", "coder": QWEN_CODER}
