@@ -18,10 +18,11 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-import httpx
+if TYPE_CHECKING:  # httpx is imported where a client is made: task commands load Settings but never connect
+    import httpx
 
 from agents.errors import EndpointRefused
 
@@ -89,12 +90,16 @@ class Egress:
 
     def client(self, url: str, *, timeout: float | httpx.Timeout | None = 5.0, **kwargs: Any) -> httpx.Client:
         """A sync client for requests to `url`'s host (checked now); environment proxies are ignored."""
+        import httpx
+
         args = self._client_args(url, timeout, kwargs)
         return httpx.Client(**args, event_hooks={"request": [self._refuse_request]})
 
     def async_client(
         self, url: str, *, timeout: float | httpx.Timeout | None = 5.0, **kwargs: Any
     ) -> httpx.AsyncClient:
+        import httpx
+
         args = self._client_args(url, timeout, kwargs)
         return httpx.AsyncClient(**args, event_hooks={"request": [self._refuse_async_request]})
 
