@@ -72,7 +72,7 @@ PRD_FEATURES = {
 def test_parse_prd_on_the_1_5b_tier_gives_a_task_per_feature(isolated_project: Path) -> None:
     shutil.copy(ROOT / "examples" / "prd.md", isolated_project / "prd.md")
     env = {**STRONG_ENV, "TASKMASTER_BREAKDOWN__MAX_DEPTH": "0"}  # the top level is what is judged here
-    result = run_cli("parse-prd", "prd.md", cwd=isolated_project, env=env, timeout=900)
+    result = run_cli("parse-prd", "prd.md", "-n", "7", cwd=isolated_project, env=env, timeout=900)
     assert result.returncode == 0, result.stderr
     tasks = TaskFile(isolated_project / ".taskmaster" / "tasks" / "tasks.json").load()
     titles = [t.title.strip().lower() for t in tasks]
