@@ -71,7 +71,9 @@ PRD_FEATURES = {
 @pytest.mark.usefixtures("strong_server")
 def test_parse_prd_on_the_1_5b_tier_gives_a_task_per_feature(isolated_project: Path) -> None:
     shutil.copy(ROOT / "examples" / "prd.md", isolated_project / "prd.md")
-    env = {**STRONG_ENV, "TASKMASTER_BREAKDOWN__MAX_DEPTH": "0"}  # the top level is what is judged here
+    # The top level is what is judged here; greedy decoding so the judgement is of the model and prompt, not of
+    # one draw at the tier's default temperature (0.2).
+    env = {**STRONG_ENV, "TASKMASTER_BREAKDOWN__MAX_DEPTH": "0", "TASKMASTER_TIERS__PLANNER__TEMPERATURE": "0"}
     result = run_cli("parse-prd", "prd.md", "-n", "7", cwd=isolated_project, env=env, timeout=900)
     assert result.returncode == 0, result.stderr
     tasks = TaskFile(isolated_project / ".taskmaster" / "tasks" / "tasks.json").load()

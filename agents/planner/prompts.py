@@ -10,8 +10,10 @@ PARSE_USER = """<prd>
 {section}
 </prd>
 {context}
-Write between {min_items} and {max_items} development tasks for the PRD above ({position}): one per feature or \
-component it describes, each titled after what it builds (never just the product's name).
+Write between {min_items} and {max_items} development tasks for the PRD above ({position}). Give every feature \
+or component it describes one task of its own, in the PRD's order, and cover all of them before adding any setup \
+task; never split one feature into separate create, edit and delete tasks. Title each task after what it builds \
+(never just the product's name).
 Each task needs: title (short, imperative), description (one sentence), details (how to build it), \
 test_strategy (how to check it), priority (high, medium or low), and depends_on (positions of earlier tasks \
 in your list that must come first; [] if none)."""
