@@ -6,7 +6,7 @@ is ever held across a model call.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
@@ -16,6 +16,7 @@ from agents.planner.schemas import TaskDraft
 
 if TYPE_CHECKING:
     from agents.llm.router import ModelRouter
+    from tasks.model import Task
 
 ROLE = "planner"
 
@@ -72,3 +73,28 @@ def subtask_note(router: ModelRouter, *, title: str, description: str, details: 
         title=title, description=description or "-", details=(details or "-")[-1500:], update=update.strip()
     )
     return router.structured(ROLE, SubtaskNote, _messages(prompts.NOTE_SYSTEM, user), purpose="update-subtask").note
+
+
+def revision_fields(router: ModelRouter, task: Task, change: str) -> dict[str, Any]:
+    """revise_task for a stored task, as the tasks.json fields update-task and update write (CLI and MCP alike)."""
+    revised = revise_task(
+        router,
+        title=task.title,
+        description=task.description,
+        details=task.details,
+        test_strategy=task.test_strategy,
+        priority=str(task.priority),
+        change=change,
+    )
+    return {
+        "title": revised.title,
+        "description": revised.description,
+        "details": revised.details,
+        "testStrategy": revised.test_strategy,
+        "priority": revised.priority,
+    }
+
+
+def task_note(router: ModelRouter, task: Task, update: str) -> str:
+    """subtask_note for a stored task or subtask."""
+    return subtask_note(router, title=task.title, description=task.description, details=task.details, update=update)

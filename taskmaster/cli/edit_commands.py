@@ -179,11 +179,9 @@ def update_task_command(
         task = find_task(store.load(), task_id)
         with _router(project, tag, profile) as router:
             if append:
-                from agents.planner.editor import subtask_note
+                from agents.planner.editor import task_note
 
-                note = subtask_note(
-                    router, title=task.title, description=task.description, details=task.details, update=change
-                )
+                note = task_note(router, task, change)
             else:
                 fields = {**_revision(router, task, change), **fields}
     if note is not None:
@@ -195,24 +193,9 @@ def update_task_command(
 
 
 def _revision(router: ModelRouter, task: Any, change: str) -> dict[str, Any]:
-    from agents.planner.editor import revise_task
+    from agents.planner.editor import revision_fields  # imported here: task commands never load the model stack
 
-    revised = revise_task(
-        router,
-        title=task.title,
-        description=task.description,
-        details=task.details,
-        test_strategy=task.test_strategy,
-        priority=str(task.priority),
-        change=change,
-    )
-    return {
-        "title": revised.title,
-        "description": revised.description,
-        "details": revised.details,
-        "testStrategy": revised.test_strategy,
-        "priority": revised.priority,
-    }
+    return revision_fields(router, task, change)
 
 
 @one_line_errors
@@ -234,14 +217,12 @@ def update_subtask_command(
         fail(f"{subtask_id} is not a subtask id; use the parent.sub form, e.g. {subtask_id}.1")
     note = prompt
     if not no_ai:
-        from agents.planner.editor import subtask_note
+        from agents.planner.editor import task_note
 
         subtask = find_task(store.load(), subtask_id)
         update = prompt + (f"\n\nBackground:\n{_research(project, prompt)}" if research else "")
         with _router(project, tag, profile) as router:
-            note = subtask_note(
-                router, title=subtask.title, description=subtask.description, details=subtask.details, update=update
-            )
+            note = task_note(router, subtask, update)
     result = editing.update_subtask(store, subtask_id, note)
     _print(result, as_json, f"Appended a note to subtask {subtask_id}.")
 

@@ -38,31 +38,16 @@ def _change(settings: Any, prompt: str, research: bool | None) -> str:
 
 
 def _revision(router: Any, task: Any, change: str) -> dict[str, Any]:
-    """The CLI's update-task revision: the model rewrites the task's fields for `change`."""
-    from agents.planner.editor import revise_task
+    """The CLI's update-task revision (agents/planner/editor.py), imported when a prompt needs the model."""
+    from agents.planner.editor import revision_fields
 
-    revised = revise_task(
-        router,
-        title=task.title,
-        description=task.description,
-        details=task.details,
-        test_strategy=task.test_strategy,
-        priority=str(task.priority),
-        change=change,
-    )
-    return {
-        "title": revised.title,
-        "description": revised.description,
-        "details": revised.details,
-        "testStrategy": revised.test_strategy,
-        "priority": revised.priority,
-    }
+    return revision_fields(router, task, change)
 
 
 def _note(router: Any, task: Any, change: str) -> str:
-    from agents.planner.editor import subtask_note
+    from agents.planner.editor import task_note
 
-    return subtask_note(router, title=task.title, description=task.description, details=task.details, update=change)
+    return task_note(router, task, change)
 
 
 def _deps(dependencies: str | None) -> list[str]:
