@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from graphs.breakdown import BreakdownLimits, build_breakdown_graph
-from graphs.breakdown.roots import expansion_root, subtask_count
+from graphs.breakdown.roots import expansion_root
 from graphs.breakdown.sections import section_budget_chars, split_sections
 from taskmaster.checkpoints import open_checkpointer
 from taskmaster.cli.common import console, err_console, fail, one_line_errors
@@ -18,9 +18,9 @@ from taskmaster.cli.inputs import read_text_input
 from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, TagOpt, settings_for, task_file
 from taskmaster.cli.render import task_tree
 from taskmaster.profiles import model_config
-from taskmaster.runtime import breakdown_context, breakdown_limits, model_router
+from taskmaster.runtime import breakdown_context, breakdown_limits, expand_inputs, model_router
 from taskmaster.settings import Settings
-from tasks.complexity_report import recommended_subtasks, report_path, write_report
+from tasks.complexity_report import write_report
 from tasks.model import TaskStatus
 from tasks.tree import find_task, iter_tasks, next_child_id
 
@@ -229,27 +229,15 @@ def expand(
     _check_counts(num, depth)
     settings = settings_for(project, tag, profile)
     tasks = task_file(settings).load()
-    limits = breakdown_limits(settings, depth)
     if all_tasks:
         targets = [(str(t.id), t) for t in tasks if t.status == TaskStatus.PENDING and (force or not t.subtasks)]
         if not targets:
             fail("no pending tasks without subtasks to expand; use --force to redo expanded ones")
     else:
         targets = [(str(task_id), find_task(tasks, str(task_id)))]
-    roots = []
-    for full_id, task in targets:
-        recommended = recommended_subtasks(report_path(settings.tasks_file, settings.tag), full_id)
-        if num:
-            count = min(num, limits.max_breadth)
-        elif recommended:  # analyze-complexity's report (ours or Task Master's) decides, as in Task Master
-            count = min(recommended, limits.max_breadth)
-        else:
-            count = subtask_count(task.complexity, limits.max_breadth)
-        roots.append(expansion_root(full_id, task, count=count, force=force))
-    extra = context or ""
-    if research:
-        extra = "\n\n".join(filter(None, [extra, _research_context(settings, " ".join(t.title for _, t in targets))]))
-    inputs = {"mode": "expand", "roots": roots, "research_context": extra or None}
+    inputs, limits = expand_inputs(
+        settings, targets, num=num, depth=depth, force=force, guidance=context, research=research
+    )
     state = _run_breakdown(settings, inputs, limits, replace=False, thread=None, fresh=False, label="expanding")
     updated = task_file(settings).load()
     for full_id, _ in targets:

@@ -131,25 +131,11 @@ def _expand(
     research: bool,
     job: Job,
 ) -> tuple[dict[str, Any], bool, str]:
-    from graphs.breakdown.roots import expansion_root, subtask_count
-    from taskmaster.runtime import breakdown_limits
-    from tasks.complexity_report import recommended_subtasks, report_path
+    from taskmaster.runtime import expand_inputs
 
-    limits = breakdown_limits(settings, depth)
-    roots = []
-    for full_id, task in targets:
-        recommended = recommended_subtasks(report_path(settings.tasks_file, settings.tag), full_id)
-        if num:
-            count = min(num, limits.max_breadth)
-        elif recommended:  # analyze_project_complexity's report decides, as in Task Master and the CLI
-            count = min(recommended, limits.max_breadth)
-        else:
-            count = subtask_count(task.complexity, limits.max_breadth)
-        roots.append(expansion_root(full_id, task, count=count, force=force))
-    extra = prompt or ""
-    if research:
-        extra = "\n\n".join(filter(None, [extra, _research_context(settings, " ".join(t.title for _, t in targets))]))
-    inputs = {"mode": "expand", "roots": roots, "research_context": extra or None}
+    inputs, limits = expand_inputs(
+        settings, targets, num=num, depth=depth, force=force, guidance=prompt, research=research
+    )
     return _breakdown(settings, inputs, limits, job, replace=False, fresh=False, label="expanding")
 
 
