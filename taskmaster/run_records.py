@@ -76,10 +76,14 @@ class RunRecords:
             with closing(sqlite3.connect(self.path, timeout=30.0)) as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(SCHEMA)
+                # Check and add under the write lock: two runs opening a new file at once both saw the columns
+                # missing and the second ALTER failed ("duplicate column name").
+                conn.execute("BEGIN IMMEDIATE")
                 have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
                 for name, kind in OWNER_COLUMNS:
                     if name not in have:
                         conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+                conn.commit()
                 with conn:
                     yield conn
         except sqlite3.Error as exc:

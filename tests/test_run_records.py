@@ -75,3 +75,24 @@ def test_thread_ids_are_never_cut_in_narrow_terminals(isolated_project: Path) ->
         assert long_id in listed.stdout, listed.stdout
         events = run_cli("runs", long_id, cwd=isolated_project, env={"COLUMNS": columns})
         assert long_id in events.stdout and "12.3.4.5.6.7.8.9.10.11.12.13.14" in events.stdout, events.stdout
+
+
+def _open_records(path: str) -> None:
+    from taskmaster.run_records import RunRecords
+
+    with RunRecords(Path(path))._connect():
+        pass
+
+
+def test_runs_opening_a_new_records_file_at_once_all_succeed(tmp_path: Path) -> None:
+    """Two concurrent runs both added the owner columns to a new file; the second ALTER failed (a CI flake)."""
+    import multiprocessing
+
+    for trial in range(10):
+        path = str(tmp_path / f"runs-{trial}.sqlite")
+        procs = [multiprocessing.Process(target=_open_records, args=(path,)) for _ in range(4)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join()
+        assert [proc.exitcode for proc in procs] == [0, 0, 0, 0], trial
