@@ -310,7 +310,7 @@ def slot_throughput(name: str, url: str, levels: list[int], tokens: int) -> dict
 
 def embedded_ladder(models: list[str], runs: int, levels: list[int], tokens: int, decode_tokens: int) -> dict:
     """Both of the embedded profile's servers, started in a private runtime dir and stopped after."""
-    from taskmaster.serving.embedded import embedded_server
+    from serving.embedded import embedded_server
     from taskmaster.settings import EmbeddedSettings
 
     settings = EmbeddedSettings(runtime_dir=Path(tempfile.mkdtemp(prefix="bench-ladder-")))
@@ -353,7 +353,7 @@ def main() -> None:
     if args.llamacpp_url:
         embedded = nullcontext(None)
     else:
-        from taskmaster.serving.embedded import embedded_server
+        from serving.embedded import embedded_server
         from taskmaster.settings import EmbeddedSettings
 
         # A private runtime dir: our own server, never one another process may replace while we measure.

@@ -250,4 +250,3 @@ def run_autonomous(
         summary.seconds = round(time.monotonic() - started, 2)
         records.finish(thread_id, summary.state, summary.stop_reason, summary.as_json())
         return summary
-

@@ -28,7 +28,7 @@ from agents.llm.egress import LOOPBACK_ONLY, Egress
 from agents.llm.endpoints import EndpointHealth, probe
 from agents.llm.router import ModelRouter
 from knowledge.config import KnowledgeConfig
-from taskmaster.serving.process import cmdline_of, pid_alive
+from serving.process import cmdline_of, pid_alive
 from taskmaster.settings import Settings
 
 Level = Literal["ok", "info", "warn", "fail"]
@@ -360,7 +360,7 @@ def system_checks(settings: Settings) -> list[Check]:
 
 # --- the embedded server, without starting it -------------------------------------------------------
 def embedded_runtime_dir(settings: Settings) -> Path:
-    from taskmaster.serving.embedded import default_runtime_dir
+    from serving.embedded import default_runtime_dir
 
     return settings.embedded.runtime_dir or default_runtime_dir()
 
@@ -375,7 +375,7 @@ class EmbeddedStatus:
 
 def embedded_status(settings: Settings) -> EmbeddedStatus:
     """Whether the shared embedded server is up, read from the state file `serving.embedded` writes."""
-    from taskmaster.serving.embedded import HOST, SERVER_MODULE, EmbeddedServer
+    from serving.embedded import HOST, SERVER_MODULE, EmbeddedServer
 
     state_file = embedded_runtime_dir(settings) / f"{EmbeddedServer(settings.embedded).key}.json"
     try:

@@ -13,9 +13,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from agents.llm.config import Backend, Endpoint, ModelConfig, Tier
+from serving.bundled_models import BUNDLED
+from serving.launch_plan import seed_stack_2x4090
 from taskmaster.errors import AppError
-from taskmaster.serving.bundled_models import BUNDLED
-from taskmaster.serving.launch_plan import seed_stack_2x4090
 from taskmaster.settings import Settings
 
 PROFILES = ("embedded", "vllm-2x4090", "vllm-cpu", "ollama", "lmstudio", "localai", "openai-compatible")

@@ -22,7 +22,7 @@ def model_router(settings: Settings) -> Iterator[ModelRouter]:
     with ExitStack() as stack:
         url = None
         if uses_embedded_server(settings):
-            from taskmaster.serving.embedded import embedded_servers
+            from serving.embedded import embedded_servers
 
             servers = stack.enter_context(embedded_servers(settings.embedded))
             url = {model: server.base_url for model, server in servers.items()}

@@ -18,6 +18,7 @@ from agents.errors import EndpointRefused
 from agents.escalation import EscalationMatrix, RoutingThresholds
 from agents.llm.egress import Egress, apply_tracing_rule
 from knowledge.config import KnowledgeConfig
+from serving.config import EmbeddedSettings
 from taskmaster.errors import AppError
 
 CONFIG_NAME = "taskmaster.toml"
@@ -26,33 +27,6 @@ CONFIG_NAME = "taskmaster.toml"
 def user_config_path() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "taskmaster" / CONFIG_NAME
-
-
-EmbeddedModel = Literal["smollm2", "gemma3", "qwen2.5-coder-1.5b"]
-
-
-class EmbeddedSettings(BaseModel):
-    """The embedded profile's model ladder: each model runs in its own llama-server, started by the app."""
-
-    model: EmbeddedModel = Field(
-        default="smollm2",
-        description="The fast tier's model (classification, quick edits); set alone, the model of every tier.",
-    )
-    strong_model: EmbeddedModel = Field(default="qwen2.5-coder-1.5b", description="The planner and coder tiers'.")
-    n_ctx: int = Field(default=8192, ge=512, description="Context per request (each parallel slot gets all of it).")
-    threads: int | None = None
-    parallel: int | None = Field(default=None, ge=1, le=64, description="Request slots per server; default from cores.")
-    max_output_tokens: int | None = Field(default=None, ge=32, description="Reply cap; default: the model's own.")
-    startup_timeout_s: float = Field(default=180.0, gt=0)
-    runtime_dir: Path | None = Field(default=None, description="Where shared-server state lives; default ~/.cache.")
-    model_dir: Path | None = Field(default=None, description="Verified/joined model files; default ~/.cache.")
-    server_binary: Path | None = Field(default=None, description="llama-server to run; default: the one make built.")
-
-    def tier_models(self) -> dict[str, str]:
-        """Which model each tier runs. `TASKMASTER_EMBEDDED__MODEL=gemma3` alone picks one model for everything."""
-        one_model = "model" in self.model_fields_set and "strong_model" not in self.model_fields_set
-        strong = self.model if one_model else self.strong_model
-        return {"planner": strong, "fast": self.model, "coder": strong}
 
 
 class BreakdownSettings(BaseModel):

@@ -36,7 +36,7 @@ def isolated_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    from taskmaster.serving.embedded import EmbeddedServer
+    from serving.embedded import EmbeddedServer
     from taskmaster.settings import EmbeddedSettings
 
     runtime = tmp_path_factory.mktemp("runtime")

@@ -47,7 +47,7 @@ STRONG_ENV = {"TASKMASTER_EMBEDDED__STRONG_MODEL": STRONG_MODEL}
 @pytest.fixture(scope="session")
 def strong_server(embedded_server: object) -> Iterator[object]:
     """Qwen2.5-Coder-1.5B's shared server, in the session's runtime dir so CLI runs with STRONG_ENV share it."""
-    from taskmaster.serving.embedded import EmbeddedServer
+    from serving.embedded import EmbeddedServer
     from taskmaster.settings import EmbeddedSettings
 
     runtime = embedded_server.runtime_dir  # type: ignore[attr-defined]

@@ -85,8 +85,19 @@ def _start(bindir: Path) -> PostgresServer:
     try:
         subprocess.run(
             _as_owner(
-                [str(bindir / "initdb"), "-D", str(server.data), "-U", user, "-A", "trust", "-E", "UTF8",
-                 "--locale=C", "--no-sync"],
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(server.data),
+                    "-U",
+                    user,
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--no-sync",
+                ],
                 owner,
             ),
             **run,
@@ -94,8 +105,19 @@ def _start(bindir: Path) -> PostgresServer:
         options = f"-h 127.0.0.1 -p {server.port} -k {root} -c fsync=off -c full_page_writes=off"
         subprocess.run(
             _as_owner(
-                [str(bindir / "pg_ctl"), "-D", str(server.data), "-l", str(root / "log"), "-w", "-t", "60",
-                 "-o", options, "start"],
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(server.data),
+                    "-l",
+                    str(root / "log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    options,
+                    "start",
+                ],
                 owner,
             ),
             **run,

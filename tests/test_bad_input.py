@@ -11,7 +11,7 @@ import pytest
 from e2e import one_line_error, run_cli
 from stub_server import stub_openai_server
 
-from taskmaster.serving.process import free_port
+from serving.process import free_port
 
 ORIGINAL = '{\n  "master": {\n    "tasks": [\n      {"id": 1, "title": "keep me", "dependencies": []}\n    ]\n  }\n}\n'
 

@@ -12,7 +12,7 @@ from stub_server import stub_openai_server
 from agents.llm.config import Backend, Endpoint, ModelConfig, Tier
 from agents.llm.endpoints import probe
 from agents.llm.router import ModelRouter
-from taskmaster.serving.embedded import EmbeddedServer
+from serving.embedded import EmbeddedServer
 
 
 @contextmanager

@@ -23,8 +23,14 @@ from tasks.store import TaskFile
 
 
 def _draft(title: str) -> dict[str, Any]:
-    return {"title": title, "description": f"Do {title}.", "details": "d", "test_strategy": "t", "priority": "medium",
-            "depends_on": []}
+    return {
+        "title": title,
+        "description": f"Do {title}.",
+        "details": "d",
+        "test_strategy": "t",
+        "priority": "medium",
+        "depends_on": [],
+    }
 
 
 class CrashOnceOnExpand:
@@ -59,8 +65,11 @@ def test_breakdown_resumes_from_postgres_without_redoing_work(isolated_project: 
     fake = CrashOnceOnExpand()
     router, _ = make_router(fake)
     context = BreakdownContext(
-        router=router, limits=BreakdownLimits(threshold=5, max_depth=2), tasks_file=settings.tasks_file,
-        context_length=2048, max_output_tokens=256,
+        router=router,
+        limits=BreakdownLimits(threshold=5, max_depth=2),
+        tasks_file=settings.tasks_file,
+        context_length=2048,
+        max_output_tokens=256,
     )
     config = {"configurable": {"thread_id": "prd-1"}}
     inputs = {"mode": "parse", "source_text": "# PRD\nBuild a shop.", "num_tasks": 3}
@@ -123,8 +132,11 @@ def test_cli_with_dead_database_fails_before_starting_a_model(isolated_project: 
     (isolated_project / "prd.md").write_text("# Shop\nSell books online.\n")
     started = time.monotonic()
     result = run_cli(
-        "parse-prd", "prd.md", cwd=isolated_project,
-        env={"TASKMASTER_CHECKPOINT_URL": f"postgresql://me@127.0.0.1:{_closed_port()}/tm"}, timeout=60,
+        "parse-prd",
+        "prd.md",
+        cwd=isolated_project,
+        env={"TASKMASTER_CHECKPOINT_URL": f"postgresql://me@127.0.0.1:{_closed_port()}/tm"},
+        timeout=60,
     )
     line = one_line_error(result)
     assert "Postgres checkpoint database" in line and "TASKMASTER_CHECKPOINT_URL" in line
@@ -136,8 +148,15 @@ def test_cli_with_dead_database_fails_before_starting_a_model(isolated_project: 
 def test_cli_parse_prd_checkpoints_in_postgres(isolated_project: Path, postgres_url: str, embedded_server) -> None:
     (isolated_project / "prd.md").write_text("# Word counter\nA command-line tool that counts words in a file.\n")
     result = run_cli(
-        "parse-prd", "prd.md", "-n", "1", "--depth", "0", cwd=isolated_project,
-        env={"TASKMASTER_CHECKPOINT_URL": postgres_url}, timeout=300,
+        "parse-prd",
+        "prd.md",
+        "-n",
+        "1",
+        "--depth",
+        "0",
+        cwd=isolated_project,
+        env={"TASKMASTER_CHECKPOINT_URL": postgres_url},
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert TaskFile(isolated_project / ".taskmaster" / "tasks" / "tasks.json").load()

@@ -9,9 +9,9 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
+from serving.process import free_port
 from taskmaster import diagnostics
 from taskmaster.cli import doctor_commands
-from taskmaster.serving.process import free_port
 
 app = typer.Typer()
 app.callback()(lambda: None)

@@ -12,13 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from taskmaster.errors import AppError
+from serving import bundled_models
+from serving.bundled_models import QWEN_CODER, BundledModel, resolve_model_file
+from serving.embedded import EmbeddedServer, default_model_dir
+from serving.errors import ServingError
+from serving.process import pid_alive
+from serving.split_model import Part, SplitModel, assemble
 from taskmaster.profiles import model_config
-from taskmaster.serving import bundled_models
-from taskmaster.serving.bundled_models import QWEN_CODER, BundledModel, resolve_model_file
-from taskmaster.serving.embedded import EmbeddedServer, default_model_dir
-from taskmaster.serving.process import pid_alive
-from taskmaster.serving.split_model import Part, SplitModel, assemble
 from taskmaster.settings import EmbeddedSettings, Settings
 
 
@@ -72,7 +72,7 @@ def test_model_file_is_verified_before_use(tmp_path: Path, monkeypatch: pytest.M
     fake = BundledModel("fake", "fake_pkg", "fake-pkg", "model.gguf", "0" * 64, chat=True)
     monkeypatch.setitem(bundled_models.BUNDLED, "fake", fake)
     monkeypatch.setattr(bundled_models, "_package_dir", lambda model: package)
-    with pytest.raises(AppError, match="SHA-256"):
+    with pytest.raises(ServingError, match="SHA-256"):
         resolve_model_file("fake", tmp_path / "cache")
 
 
@@ -81,7 +81,7 @@ def test_bundled_smollm2_verifies_and_gemma_is_selectable(tmp_path: Path) -> Non
     assert smol.name.endswith(".gguf") and smol.stat().st_size > 50_000_000
     gemma = resolve_model_file("gemma3", tmp_path)  # assembled from its chunk packages, then verified
     assert bundled_models.sha256_of(gemma) == bundled_models.BUNDLED["gemma3"].sha256
-    with pytest.raises(AppError, match="unknown embedded model"):
+    with pytest.raises(ServingError, match="unknown embedded model"):
         resolve_model_file("llama-405b", tmp_path)
 
 
@@ -152,15 +152,15 @@ def test_split_model_is_joined_checked_and_named_when_a_part_is_bad(
     assert [p.name for p in dest.parent.iterdir()] == ["joined.gguf"]  # no temporary file left behind
 
     (tmp_path / "site" / "fakepart2" / "data" / "part02.bin").write_bytes(b"c" * 3000)  # corrupt part 2
-    with pytest.raises(AppError, match=r"model part fake-part2 is corrupt.*force-reinstall fake-part2"):
+    with pytest.raises(ServingError, match=r"model part fake-part2 is corrupt.*force-reinstall fake-part2"):
         assemble(split, tmp_path / "cache2" / "joined.gguf")
     assert list((tmp_path / "cache2").iterdir()) == []  # nothing half-written
 
     (tmp_path / "site" / "fakepart2" / "data" / "part02.bin").unlink()
-    with pytest.raises(AppError, match=r"model part fake-part2 has no data/part02\.bin"):
+    with pytest.raises(ServingError, match=r"model part fake-part2 has no data/part02\.bin"):
         assemble(split, tmp_path / "cache3" / "joined.gguf")
     missing = Part("no_such_part_pkg", "no-such-part", "data/part03.bin", 1, "0" * 64)
-    with pytest.raises(AppError, match="model part no-such-part is not installed; run `make install`"):
+    with pytest.raises(ServingError, match="model part no-such-part is not installed; run `make install`"):
         assemble(SplitModel("x.gguf", 1, "0" * 64, (missing,)), tmp_path / "cache4" / "x.gguf")
 
 

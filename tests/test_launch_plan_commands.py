@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml  # PyYAML arrives with langchain-core
 
-from taskmaster.errors import AppError
-from taskmaster.serving import launch_plan as lp
-from taskmaster.serving import model_specs as ms
-from taskmaster.serving import vram
+from serving import launch_plan as lp
+from serving import model_specs as ms
+from serving import vram
+from serving.errors import ServingError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -77,7 +77,7 @@ def test_seed_stack_awake_phases_never_oversubscribe_a_gpu() -> None:
 
 def test_non_loopback_host_without_key_is_refused() -> None:
     exposed = lp.seed_stack_2x4090()[1].model_copy(update={"host": "0.0.0.0"})
-    with pytest.raises(AppError, match="without an API key"):
+    with pytest.raises(ServingError, match="without an API key"):
         lp.build_launch(exposed, environ={})
 
 
@@ -87,13 +87,13 @@ def test_non_loopback_host_with_key_passes_it_and_redacts_it() -> None:
     assert _flag(cmd.argv, "--api-key") == "s3cret"
     assert "s3cret" not in cmd.shell_line()
     assert _flag(cmd.redacted_argv(), "--api-key") == lp.REDACTED
-    with pytest.raises(AppError, match="API key"):
+    with pytest.raises(ServingError, match="API key"):
         lp.systemd_env_file(cmd)
 
 
 def test_named_key_variable_that_is_empty_is_an_error_even_on_loopback() -> None:
     spec = lp.seed_stack_2x4090()[1].model_copy(update={"api_key_env": "TM_KEY"})
-    with pytest.raises(AppError, match="TM_KEY"):
+    with pytest.raises(ServingError, match="TM_KEY"):
         lp.build_launch(spec, environ={})
 
 
@@ -128,9 +128,9 @@ def test_vllm_cpu_uses_module_entry_point_without_quantization() -> None:
 
 def test_vllm_cpu_refuses_quantization_and_half_precision() -> None:
     base = lp.ServeSpec(name="m", model="x", launcher="vllm-cpu", port=8010)
-    with pytest.raises(AppError, match="unquantized"):
+    with pytest.raises(ServingError, match="unquantized"):
         lp.build_launch(base.model_copy(update={"quantization": "awq_marlin"}), environ={})
-    with pytest.raises(AppError, match="bfloat16 or float32"):
+    with pytest.raises(ServingError, match="bfloat16 or float32"):
         lp.build_launch(base.model_copy(update={"dtype": "float16"}), environ={})
 
 
@@ -151,7 +151,7 @@ def test_ollama_command_env_and_pull_hint() -> None:
 @pytest.mark.parametrize("launcher", ["ollama", "lmstudio"])
 def test_launchers_without_api_keys_refuse_non_loopback(launcher: str) -> None:
     spec = lp.ServeSpec(name="m", model="m", launcher=launcher, port=1234, host="0.0.0.0", api_key_env="K")
-    with pytest.raises(AppError, match="no API-key option"):
+    with pytest.raises(ServingError, match="no API-key option"):
         lp.build_launch(spec, environ={"K": "v"})
 
 
@@ -198,13 +198,13 @@ def test_llamacpp_flags_exist_in_installed_server() -> None:
 
 def test_duplicate_ports_are_refused() -> None:
     a, b, _ = lp.seed_stack_2x4090()
-    with pytest.raises(AppError, match="share port"):
+    with pytest.raises(ServingError, match="share port"):
         lp.build_all([a, b.model_copy(update={"port": a.port})], environ={})
 
 
 def test_tensor_parallel_needs_enough_gpu_ids() -> None:
     spec = lp.seed_stack_2x4090()[0].model_copy(update={"gpu_ids": (0,)})
-    with pytest.raises(AppError, match="needs 2 GPU ids"):
+    with pytest.raises(ServingError, match="needs 2 GPU ids"):
         lp.build_launch(spec, environ={})
 
 

@@ -13,7 +13,7 @@ from agents.llm.dialects import request_extras
 from agents.llm.endpoints import probe
 from agents.llm.router import ModelRouter
 from agents.planner.schemas import ComplexityScore
-from taskmaster.serving.process import free_port
+from serving.process import free_port
 
 
 class Answer(BaseModel):

@@ -74,9 +74,7 @@ def kill_mid_task_then_resume(project: Path, env: dict[str, str]) -> None:
             if proc.poll() is not None:
                 raise AssertionError(f"the run ended before task 2 started: {proc.communicate()}")
             thread = only_thread(project)
-            return bool(thread) and any(
-                t == "2" and e == "started" for t, e, _, _ in records(project).events(thread)
-            )
+            return bool(thread) and any(t == "2" and e == "started" for t, e, _, _ in records(project).events(thread))
 
         wait_for(second_task_started, 300, "task 2 to start")
         proc.send_signal(signal.SIGKILL)

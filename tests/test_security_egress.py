@@ -301,7 +301,8 @@ def test_langsmith_tracing_variables_send_nothing(project: Path, command: str, a
     egress too, so it only happens when the LangSmith host is allowed (the allowed case shows the trap works)."""
     with trap_on(own_non_loopback_address()) as trap, counting_stub() as (stub, served):
         allow = {"TASKMASTER_ALLOW_HOSTS": f'["{trap.host}"]'} if allowed else {}
-        tracing = {**allow,
+        tracing = {
+            **allow,
             "LANGSMITH_TRACING": "true",
             "LANGCHAIN_TRACING_V2": "true",
             "LANGSMITH_ENDPOINT": trap.url,

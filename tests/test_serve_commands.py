@@ -14,9 +14,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from serving import launcher
+from serving.process import free_port, pid_alive, stop_process_group
 from taskmaster.cli import serve_commands
-from taskmaster.serving import launcher
-from taskmaster.serving.process import free_port, pid_alive, stop_process_group
 
 app = typer.Typer()
 app.callback()(lambda: None)  # a group of its own, so `serve` keeps its name as in the real app

@@ -65,9 +65,23 @@ def studio(isolated_project: Path, tmp_path: Path, embedded_server) -> Iterator[
     log = workdir / "server.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [str(LANGGRAPH), "dev", "--config", str(_config_for(workdir)), "--no-browser", "--no-reload",
-             "--host", "127.0.0.1", "--port", str(port)],
-            cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(LANGGRAPH),
+                "dev",
+                "--config",
+                str(_config_for(workdir)),
+                "--no-browser",
+                "--no-reload",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=workdir,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -240,8 +240,18 @@ def responder(schema: str, messages: list) -> Any:
     if schema == "ComplexityScore":
         return {"complexity": 2, "recommended_subtasks": 0, "reasoning": "small"}
     if schema.startswith("TaskDrafts"):
-        return {"tasks": [{"title": "Sub one", "description": "d", "details": "", "test_strategy": "",
-                           "priority": "high", "depends_on": []}]}
+        return {
+            "tasks": [
+                {
+                    "title": "Sub one",
+                    "description": "d",
+                    "details": "",
+                    "test_strategy": "",
+                    "priority": "high",
+                    "depends_on": [],
+                }
+            ]
+        }
     return GOOD_CODE
 
 
@@ -285,7 +295,11 @@ def test_dispatcher_routes_plan_code_and_breakdown_tasks(tmp_path: Path) -> None
 def test_human_review_in_codegen_pauses_the_run_and_resumes_it(tmp_path: Path) -> None:
     store = make_store(tmp_path, [Task.new(1, "Write add(a, b) returning the sum"), Task.new(2, "Write sub(a, b)")])
     rule = TypeRule(
-        complexity_min=0, complexity_max=10, chain=["coder"], verifiers=["syntax"], max_attempts=1,
+        complexity_min=0,
+        complexity_max=10,
+        chain=["coder"],
+        verifiers=["syntax"],
+        max_attempts=1,
         human_review="always",
     )
     matrix = EscalationMatrix(rules={name: rule for name in EscalationMatrix().rules})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from taskmaster.errors import AppError
-from taskmaster.serving import model_specs as ms
-from taskmaster.serving import vram
+from serving import model_specs as ms
+from serving import vram
+from serving.errors import ServingError
 
 GIB = 1024**3
 
@@ -129,17 +129,17 @@ def test_resolve_reads_quantization_suffix() -> None:
     assert ms.resolve("llama-3.1-70b-awq").quantization == ms.AWQ_INT4
     assert ms.resolve("mistral-7b").quantization == ms.FP16
     assert ms.resolve("codellama-13b-fp16").quantization == ms.FP16
-    with pytest.raises(AppError, match="unknown model"):
+    with pytest.raises(ServingError, match="unknown model"):
         ms.resolve("gpt-5")
 
 
 def test_plan_rejects_impossible_requests() -> None:
     llama = vram.Deployment(spec=ms.LLAMA_31_70B, tensor_parallel=2)
-    with pytest.raises(AppError, match="tensor parallel 2"):
+    with pytest.raises(ServingError, match="tensor parallel 2"):
         vram.plan([24], [llama])
-    with pytest.raises(AppError, match="no GPUs"):
+    with pytest.raises(ServingError, match="no GPUs"):
         vram.plan([], [llama])
-    with pytest.raises(AppError, match="out of range"):
+    with pytest.raises(ServingError, match="out of range"):
         vram.plan([24, 24], [vram.Deployment(spec=ms.MISTRAL_7B, gpu_ids=(5,))])
 
 

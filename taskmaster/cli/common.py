@@ -31,6 +31,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         ("knowledge.errors", "KnowledgeError"),
         ("agents.errors", "AgentError"),
         ("graphs.errors", "GraphError"),
+        ("serving.errors", "ServingError"),
         ("taskmaster.errors", "AppError"),
     ):
         try:

@@ -14,6 +14,7 @@ import typer
 from agents.errors import AgentError
 from agents.llm.config import Backend, Endpoint, Tier
 from agents.llm.endpoints import probe
+from serving.errors import ServingError
 from taskmaster import diagnostics
 from taskmaster.cli.common import err_console, one_line_errors
 from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, settings_for
@@ -33,7 +34,7 @@ def _model_checks(settings: Settings) -> list[diagnostics.Check]:
     try:
         with model_router(settings) as router:  # starts (or shares) the embedded server for that profile
             return diagnostics.check_model_config(router.config, settings.health_timeout_s)
-    except (AppError, AgentError) as exc:
+    except (AppError, AgentError, ServingError) as exc:
         return [diagnostics.Check("models", settings.profile, "fail", str(exc))]
 
 

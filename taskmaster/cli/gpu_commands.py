@@ -14,8 +14,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from serving import launch_plan, model_specs, vram
 from taskmaster.cli.common import console, fail, one_line_errors
-from taskmaster.serving import launch_plan, model_specs, vram
 
 DEFAULT_MODELS = "llama-3.1-70b-awq,mistral-7b-awq,codellama-13b-awq"
 _GPU_ITEM = re.compile(r"^(?:(\d+)\s*[xX]\s*)?(\d+(?:\.\d+)?)$")

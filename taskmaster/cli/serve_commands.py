@@ -12,9 +12,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from serving import launcher
 from taskmaster.cli.common import console, one_line_errors
 from taskmaster.cli.options import JsonOpt, ProjectOpt, settings_for
-from taskmaster.serving import launcher
 from taskmaster.settings import Settings
 
 ServeProfileOpt = Annotated[
@@ -132,6 +132,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _embedded_cache() -> Path:
-    from taskmaster.serving.embedded import default_runtime_dir
+    from serving.embedded import default_runtime_dir
 
     return default_runtime_dir()

@@ -25,12 +25,12 @@ import httpx
 from filelock import FileLock
 
 from agents.llm.egress import LOOPBACK_ONLY
-from taskmaster.errors import AppError
-from taskmaster.serving import launch_plan
-from taskmaster.serving.bundled_models import resolve_model_file
-from taskmaster.serving.launch_plan import LaunchCommand, ServeSpec
-from taskmaster.serving.model_specs import MISTRAL_7B
-from taskmaster.serving.process import cmdline_of, pid_alive, stop_process_group
+from serving import launch_plan
+from serving.bundled_models import resolve_model_file
+from serving.errors import ServingError
+from serving.launch_plan import LaunchCommand, ServeSpec
+from serving.model_specs import MISTRAL_7B
+from serving.process import cmdline_of, pid_alive, stop_process_group
 
 ServeProfile = Literal["vllm-2x4090", "vllm-cpu", "ollama", "lmstudio", "llamacpp"]
 SERVE_PROFILES: tuple[str, ...] = ("vllm-2x4090", "vllm-cpu", "ollama", "lmstudio", "llamacpp")
@@ -90,7 +90,7 @@ def _single_gguf(path: Path) -> Path:
     found = sorted(path.glob("*.gguf")) if path.is_dir() else []
     if len(found) != 1:
         what = "no" if not found else f"{len(found)}"
-        raise AppError(f"--model-dir {path} holds {what} .gguf files; pass the one GGUF file to serve")
+        raise ServingError(f"--model-dir {path} holds {what} .gguf files; pass the one GGUF file to serve")
     return found[0]
 
 
@@ -106,11 +106,11 @@ def profile_specs(
 ) -> list[ServeSpec]:
     """The servers one serve profile consists of; names match the app profile of the same name."""
     if profile not in SERVE_PROFILES:
-        raise AppError(f"unknown serve profile {profile!r}; choose one of: {', '.join(SERVE_PROFILES)}")
+        raise ServingError(f"unknown serve profile {profile!r}; choose one of: {', '.join(SERVE_PROFILES)}")
     common = {"host": host, "api_key_env": api_key_env}
     if profile == "vllm-2x4090":
         if port is not None:
-            raise AppError("vllm-2x4090 runs three servers on ports 8000-8002; drop --port")
+            raise ServingError("vllm-2x4090 runs three servers on ports 8000-8002; drop --port")
         specs = launch_plan.seed_stack_2x4090()
         updates = [dict(common) for _ in specs]
         if model_dir is not None:  # weights pre-downloaded as <dir>/<repo name>
@@ -130,7 +130,9 @@ def profile_specs(
         return [ServeSpec(name=name, model=str(gguf), launcher="llamacpp", port=chosen_port, **common)]
     if profile == "lmstudio":
         if model_dir is not None:
-            raise AppError("LM Studio keeps its own model folder; drop --model-dir and pass the model key via model")
+            raise ServingError(
+                "LM Studio keeps its own model folder; drop --model-dir and pass the model key via model"
+            )
         key = model or MISTRAL_7B.hf_id.split("/")[-1].lower()
         return [ServeSpec(name=name, model=key, launcher="lmstudio", port=chosen_port, **common)]
     tags = (model,) if model else OLLAMA_DEFAULT_MODELS
@@ -158,7 +160,7 @@ def require_installed(command: LaunchCommand) -> None:
     else:
         missing = shutil.which(command.argv[0]) is None
     if missing:
-        raise AppError(INSTALL_HINT[command.launcher])
+        raise ServingError(INSTALL_HINT[command.launcher])
 
 
 # --- process identity ------------------------------------------------------------------------------
@@ -195,7 +197,7 @@ class ServeState:
         except FileNotFoundError:
             return []
         except (OSError, ValueError, TypeError) as exc:
-            raise AppError(f"{self.file} is unreadable ({exc}); stop the servers by hand and delete it") from exc
+            raise ServingError(f"{self.file} is unreadable ({exc}); stop the servers by hand and delete it") from exc
 
     def write(self, records: list[ServerRecord]) -> None:
         if not records:
@@ -255,7 +257,7 @@ def start_servers(
         running = [r for r in state.read() if same_process(r)]
         clash = [r.name for r in running if r.name in {c.name for c in commands}]
         if clash:
-            raise AppError(f"{', '.join(clash)} already running; run `taskmaster serve stop` first")
+            raise ServingError(f"{', '.join(clash)} already running; run `taskmaster serve stop` first")
         state.write(running)
     started: list[ServerRecord] = []
     sleepers = sleep_after_start(commands)
@@ -300,9 +302,9 @@ def _sleep(record: ServerRecord, headers: Mapping[str, str]) -> None:
     try:
         response = LOOPBACK_ONLY.post(url, headers=dict(headers), timeout=120)  # proxy env vars ignored
     except httpx.HTTPError as exc:
-        raise AppError(f"could not put {record.name} to sleep at {url} ({exc}); see {record.log}") from exc
+        raise ServingError(f"could not put {record.name} to sleep at {url} ({exc}); see {record.log}") from exc
     if response.status_code != 200:
-        raise AppError(
+        raise ServingError(
             f"{record.name} refused to sleep (HTTP {response.status_code} from {url}); it needs "
             "VLLM_SERVER_DEV_MODE=1 and --enable-sleep-mode"
         )
@@ -314,7 +316,7 @@ def _start_one(
     port = int(command.base_url.rsplit(":", 1)[1].split("/", 1)[0])
     headers = _auth(api_key_env, environ)
     if models_ok(command.base_url, headers, 1.0)[0]:
-        raise AppError(f"something already serves {command.base_url}; stop it or pick another --port")
+        raise ServingError(f"something already serves {command.base_url}; stop it or pick another --port")
     log = serve_dir / f"{command.name.replace('/', '_').replace(':', '_')}.log"
     with log.open("wb") as handle:
         process = subprocess.Popen(
@@ -343,11 +345,11 @@ def _start_one(
         while True:
             exited = process.poll()
             if exited is not None and not (record.detached and exited == 0):
-                raise AppError(f"{command.name} exited at start ({_log_tail(log)}); see {log}")
+                raise ServingError(f"{command.name} exited at start ({_log_tail(log)}); see {log}")
             if models_ok(command.base_url, headers)[0]:
                 break
             if time.monotonic() > deadline:
-                raise AppError(
+                raise ServingError(
                     f"{command.name} did not answer {command.base_url}/models within {timeout_s:.0f} s; "
                     f"see {log} or raise --timeout"
                 )
@@ -356,7 +358,7 @@ def _start_one(
             done = subprocess.run(step, env={**environ, **command.env}, capture_output=True, text=True)
             if done.returncode != 0:
                 tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-                raise AppError(f"`{' '.join(step)}` failed for {command.name} ({tail[0][:200]})")
+                raise ServingError(f"`{' '.join(step)}` failed for {command.name} ({tail[0][:200]})")
     except BaseException:
         _stop_record(record)
         raise
@@ -386,7 +388,7 @@ def stop_servers(serve_dir: Path, names: list[str] | None = None) -> list[tuple[
         if names:
             unknown = sorted(set(names) - {r.name for r in records})
             if unknown:
-                raise AppError(f"no started server is named {', '.join(unknown)}; see `taskmaster serve status`")
+                raise ServingError(f"no started server is named {', '.join(unknown)}; see `taskmaster serve status`")
         results = [(record, _stop_record(record)) for record in chosen]
         state.write([r for r in records if r not in chosen])
     return results

