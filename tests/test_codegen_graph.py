@@ -224,3 +224,48 @@ def test_model_classifier_is_used_only_when_enabled() -> None:
     assert (ruled["task_type"], ruled["classified_by"]) == ("standard_dev", "default")
     asked = graph.invoke({"spec": SPEC}, context=CodegenContext(router=router, classify_with_model=True))
     assert (asked["task_type"], asked["classified_by"]) == ("quick_edit", "model")
+
+
+def test_a_new_tier_starts_from_the_spec_and_self_debug_keeps_its_own_feedback() -> None:
+    """The prompt rule: the stronger tier never sees the weaker tier's code; its own retries see its own code."""
+    weak = "```python\ndef add(a, b:\n    return a - b  # WEAK\n```"
+    strong_broken = "```python\ndef add(a, b:\n    return a + b  # STRONG\n```"
+    code_requests: list[list[Any]] = []
+    plans = {"n": 0}
+
+    def respond(schema: str, messages: list) -> Any:
+        if schema == "CodePlan":
+            plans["n"] += 1
+            return {"steps": [f"plan {plans['n']}"]}
+        code_requests.append(messages)
+        n = len(code_requests)
+        return weak if n <= 3 else strong_broken if n == 4 else GOOD
+
+    router, _ = make_router(respond)
+    state, records, _ = run(0, "standard_dev", router=router)
+    assert tiers(records) == ["fast"] * 3 + ["coder"] * 2 and state["solved_by"] == "coder"
+
+    first_strong = "\n".join(m.content for m in code_requests[3])
+    assert len(code_requests[3]) == 2  # system + the spec: no "previous solution" turn
+    assert "WEAK" not in first_strong and "failed verification" not in first_strong.split("<earlier_failures>")[0]
+    assert "<earlier_failures>" in first_strong and "3 attempt(s)" in first_strong and "[syntax]" in first_strong
+    assert SPEC in first_strong and "plan 2" in first_strong and "plan 1" not in first_strong  # its own plan
+
+    retry = "\n".join(m.content for m in code_requests[4])
+    assert "STRONG" in retry and "WEAK" not in retry  # self-debug within the tier: its own code and errors
+    assert "Your previous solution failed verification" in retry and "[syntax]" in retry
+    assert state["handoff"].startswith("A smaller model made 3 attempt(s)")
+
+
+def test_the_first_tier_gets_no_handoff_note() -> None:
+    seen: list[str] = []
+
+    def respond(schema: str, messages: list) -> Any:
+        if schema == "CodePlan":
+            return {"steps": ["x"]}
+        seen.append("\n".join(m.content for m in messages))
+        return GOOD
+
+    router, _ = make_router(respond)
+    state, _, _ = run(0, "standard_dev", router=router)
+    assert state["status"] == "solved" and "<earlier_failures>" not in seen[0] and state["handoff"] == ""

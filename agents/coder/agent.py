@@ -41,8 +41,13 @@ def generate_code(
     context: str | None = None,
     previous_code: str = "",
     feedback: str = "",
+    handoff: str = "",
 ) -> CodeDraft:
-    """A first draft, or (with previous code and verifier feedback) a self-debugging retry."""
+    """A first draft, or (with previous code and verifier feedback) a self-debugging retry.
+
+    `previous_code` and `feedback` must be this tier's own; after an escalation the caller passes only `handoff`
+    (agents.coder.handoff.handoff_note: which checks a smaller tier failed, without its code).
+    """
     what = prompts.WANT_CODE_AND_TESTS if want_tests else prompts.WANT_CODE
     messages: list[BaseMessage] = [
         SystemMessage(content=prompts.SYSTEM),
@@ -51,6 +56,7 @@ def generate_code(
                 spec=spec.strip(),
                 context=prompts.context_block(context),
                 plan=prompts.plan_block(plan or []),
+                handoff=prompts.handoff_block(handoff),
                 what=what,
             )
         ),

@@ -13,7 +13,7 @@ PLAN_USER = "<spec>\n{spec}\n</spec>{context}\nList at most 6 short steps."
 
 CODE_USER = """<spec>
 {spec}
-</spec>{context}{plan}
+</spec>{context}{plan}{handoff}
 {what}"""
 
 WANT_CODE = "Write the solution as one ```python block (a module named `solution`, with any imports it needs)."
@@ -30,6 +30,18 @@ RETRY_USER = """Your previous solution failed verification.
 {feedback}
 </verifier_errors>
 Fix the problems. {what}"""
+
+
+HANDOFF = """
+<earlier_failures>
+{note}
+</earlier_failures>
+Write your own solution from the spec."""
+
+
+def handoff_block(note: str) -> str:
+    """After an escalation: what failed on the smaller tier, never its code (agents.coder.handoff says why)."""
+    return HANDOFF.format(note=note.strip()) if note and note.strip() else ""
 
 
 def context_block(context: str | None) -> str:

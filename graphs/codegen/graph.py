@@ -1,7 +1,11 @@
 """The codegen graph.
 
-classify → plan → attempt ⇄ (self-debug: same worker, verifier errors fed back) → escalate → attempt … →
+classify → plan → attempt ⇄ (self-debug: same worker, verifier errors fed back) → escalate → plan → attempt … →
 review (interrupt) or finish.
+
+A change of tier starts clean: the stronger worker plans and writes from the spec, told only which checks the
+smaller one failed (`handoff`), never shown its code, plan or raw feedback. Carrying them over made Qwen 1.5B patch
+SmolLM2's code and solve fewer HumanEval problems than on its own, at several times the tokens (docs/models.md).
 
 `route` after each attempt is the single decision point, driven by the task type's rule in the escalation
 matrix: a pass finishes (or goes to review when the rule always wants a person); a failure retries the
@@ -22,7 +26,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from agents.coder import generate_code, plan_code, router_judge, verify_with
+from agents.coder import generate_code, handoff_note, plan_code, router_judge, verify_with
 from agents.errors import AgentError, BudgetExceeded
 from agents.escalation import BudgetGuard, EscalationMatrix, StartPolicy, TypeRule, classify, step_cost
 from agents.llm.config import Tier
@@ -151,6 +155,7 @@ def classify_task(state: CodegenState, runtime: Runtime[CodegenContext]) -> dict
         "code": "",
         "generated_tests": "",
         "feedback": "",
+        "handoff": "",
         "solved_by": None,
     }
     rule = ctx.rule or ctx.matrix.rule_for(task_type)
@@ -192,9 +197,10 @@ def attempt(state: CodegenState, runtime: Runtime[CodegenContext]) -> dict[str, 
     tier = ctx.tier(worker)
     given_tests = state.get("tests")
     want_tests = "tests" in rule.verifiers and not (given_tests and given_tests.strip())
-    feedback, previous = state.get("feedback", ""), state.get("code", "")
+    feedback, previous, handoff = state.get("feedback", ""), state.get("code", ""), state.get("handoff", "")
     if ctx.budget is not None:
-        prompt_chars = len(state["spec"]) + len(feedback) + len(previous) + len(state.get("research_context") or "")
+        prompt_chars = len(state["spec"]) + len(feedback) + len(previous) + len(handoff)
+        prompt_chars += len(state.get("research_context") or "")
         ctx.budget.check(
             worker, tier, input_tokens=prompt_chars // _CHARS_PER_TOKEN + 300, output_tokens=tier.max_output_tokens
         )
@@ -211,6 +217,7 @@ def attempt(state: CodegenState, runtime: Runtime[CodegenContext]) -> dict[str, 
             context=state.get("research_context"),
             previous_code=previous,
             feedback=feedback,
+            handoff=handoff,
         )
     except BudgetExceeded:
         raise
@@ -292,6 +299,12 @@ def escalate(state: CodegenState, runtime: Runtime[CodegenContext]) -> dict[str,
         "tier_index": nxt,
         "attempt": 0,
         "escalations": state.get("escalations", 0) + 1,
+        # the new worker starts from the spec: none of the smaller tier's code, plan or feedback, only a summary
+        "code": "",
+        "generated_tests": "",
+        "feedback": "",
+        "plan": [],
+        "handoff": handoff_note(state.get("attempt", 0), state.get("feedback", "")),
         "notes": [note + (f" (skipped cloud tiers {skipped})" if skipped else "")],
     }
 
@@ -355,7 +368,7 @@ def build_codegen_graph(checkpointer: Any = None) -> Any:
     builder.add_conditional_edges("classify", after_classify, ["plan", "review", "finish"])
     builder.add_edge("plan", "attempt")
     builder.add_conditional_edges("attempt", route, ["attempt", "escalate", "review", "finish"])
-    builder.add_edge("escalate", "attempt")
+    builder.add_edge("escalate", "plan")  # the stronger tier makes its own plan
     builder.add_edge("review", END)
     builder.add_edge("finish", END)
     return builder.compile(checkpointer=checkpointer)

@@ -32,7 +32,8 @@ class CodegenState(CodegenInput, total=False):
     escalations: int
     code: str
     generated_tests: str
-    feedback: str
+    feedback: str  # the current tier's own verifier errors, for its next self-debug attempt
+    handoff: str  # after an escalation: which checks the smaller tier failed (never its code)
     passed: bool
     verification: dict[str, Any]
     history: Annotated[list[dict[str, Any]], append]
