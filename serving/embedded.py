@@ -7,6 +7,9 @@ no other live run holds is also replaced when it does not answer or serves anoth
 runs hold is never stopped because of this client's view of it (a probe that failed through a proxy, a timeout on a
 loaded machine): only its process being gone counts. Runs with a different model or context size use their own
 server (the state is keyed by both). Runs that died without releasing leave leases with dead pids, which are pruned.
+
+A run reaches its servers through an `EmbeddedPool`: each model's server is acquired on the first call of a tier
+that uses it (the router's start_server), so a command pays only for the models it calls.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -218,9 +222,71 @@ def embedded_server(settings: EmbeddedSettings, model: str = "") -> Iterator[Emb
         server.release()
 
 
+class EmbeddedPool:
+    """The embedded models' shared servers, each acquired on the first request that needs it (`url`) and released
+    on `close`: a command that calls only the fast tier starts only the fast tier's server, one that calls no model
+    starts none. Thread-safe: parallel first calls for one model start it once (the others wait for it), calls for
+    another model start theirs meanwhile. Across processes the servers are shared as before (state file, leases)."""
+
+    def __init__(self, settings: EmbeddedSettings) -> None:
+        self.settings = settings
+        self.runtime_dir = settings.runtime_dir or default_runtime_dir()
+        self.models = frozenset(settings.tier_models().values())
+        self._servers: dict[str, EmbeddedServer] = {}
+        self._starting: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._closed = False
+
+    def url(self, model: str) -> str:
+        """The base URL of `model`'s server, starting it (or joining the running one) on the first call."""
+        if model not in self.models:
+            raise ServingError(f"the embedded profile serves {', '.join(sorted(self.models))}, not {model!r}")
+        with self._guard:
+            self._check_open()
+            lock = self._starting.setdefault(model, threading.Lock())
+        with lock:
+            server = self._servers.get(model)
+            if server is None:
+                server = EmbeddedServer(self.settings, self.runtime_dir, model).acquire()
+                with self._guard:
+                    if self._closed:  # closed while it started: nobody will release it but us
+                        server.release()
+                        self._check_open()
+                    self._servers[model] = server
+        return server.base_url
+
+    def started(self) -> dict[str, EmbeddedServer]:
+        """The servers this pool has acquired so far, by model."""
+        with self._guard:
+            return dict(self._servers)
+
+    def close(self) -> None:
+        """Release every server acquired (the last run holding one stops it); later `url` calls fail."""
+        with self._guard:
+            self._closed = True
+            servers, self._servers = list(self._servers.values()), {}
+        for server in servers:
+            server.release()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ServingError("the embedded servers were already released (the run is over)")
+
+
+@contextmanager
+def embedded_pool(settings: EmbeddedSettings) -> Iterator[EmbeddedPool]:
+    """The embedded servers for the duration of the block, started lazily per model by `pool.url(model)`."""
+    pool = EmbeddedPool(settings)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 @contextmanager
 def embedded_servers(settings: EmbeddedSettings) -> Iterator[dict[str, EmbeddedServer]]:
-    """A shared server for every model the tiers use (settings.tier_models), started side by side."""
+    """A shared server for every model the tiers use, all started at once (before the lazy EmbeddedPool; kept
+    until every caller builds its router with `start_server=embedded_pool(...).url`)."""
     runtime = settings.runtime_dir or default_runtime_dir()
     models = sorted(set(settings.tier_models().values()))
     servers = [EmbeddedServer(settings, runtime, model) for model in models]

@@ -28,11 +28,28 @@ class Role(StrEnum):
 
 
 class Endpoint(BaseModel):
-    base_url: str
+    base_url: str = Field(default="", description="The server's OpenAI-compatible base URL (…/v1).")
     backend: Backend = Backend.OPENAI
     api_key: str | None = Field(
         default=None, description="Only needed for servers started with --api-key or cloud APIs."
     )
+    server: str = Field(
+        default="",
+        description="A server the app starts on first use (an embedded model's name) instead of a base_url: "
+        "the router asks its start_server callable for the URL the first time a call needs it, so a command "
+        "starts only the servers of the tiers it really calls.",
+    )
+
+    @model_validator(mode="after")
+    def _has_an_address(self) -> Endpoint:
+        if not (self.base_url or self.server):
+            raise ValueError("an endpoint needs a base_url")
+        return self
+
+    @property
+    def label(self) -> str:
+        """How messages name it: its URL, or the app-started server it will be."""
+        return self.base_url or f"(the {self.server} server, started on first use)"
 
 
 class Tier(BaseModel):

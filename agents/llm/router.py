@@ -3,6 +3,11 @@
 Roles map to tiers, tiers to endpoints. The router enforces the privacy policy, skips endpoints that
 fail their health check (failover within a tier), applies each backend's dialect, and turns invalid
 structured output into a bounded retry loop with the validation error fed back, then a clear error.
+
+An endpoint may name a server the app starts (`Endpoint.server`, the embedded models) instead of a URL: the
+router asks its `start_server` callable for the URL the first time a call needs that endpoint, so a command
+starts only the servers of the tiers it calls. The callable lives above this layer (serving/); the router only
+knows it as a function.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ from agents.llm.usage import UsageMeter
 T = TypeVar("T", bound=BaseModel)
 
 ChatFactory = Callable[[str, Tier, Endpoint], BaseChatModel]
+# An app-started server's name -> its base URL. Called on the first use of each server, possibly from several
+# threads at once (parallel graph branches); it must start a server once and may block while it starts.
+ServerStarter = Callable[[str], str]
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     openai.APIConnectionError,
     openai.APITimeoutError,
@@ -96,6 +104,7 @@ class ModelRouter:
         check_health: bool = True,
         meter: UsageMeter | None = None,
         cache: ResponseCache | None = None,
+        start_server: ServerStarter | None = None,
     ) -> None:
         self.config = config
         self.meter = meter or UsageMeter()
@@ -108,32 +117,57 @@ class ModelRouter:
         self._health: dict[str, tuple[float, list[EndpointHealth]]] = {}
         self._chats: dict[tuple[str, str], BaseChatModel] = {}
         self._runnables: dict[tuple[str, str, tuple[str, ...]], Runnable] = {}
+        self._start_server = start_server
+        self._started: dict[str, str] = {}  # server name -> its URL, once started
         for tier in config.tiers.values():
             for endpoint in tier.endpoints:
-                self.egress.check(endpoint.base_url)
+                if endpoint.base_url:  # an app-started server's URL is checked when it is known
+                    self.egress.check(endpoint.base_url)
         self._sleep = SleepCoordinator(config, egress=self.egress)  # wakes sleep-mode vLLM tiers on demand
         self.budget = CallBudget(None)
 
     # --- endpoints -----------------------------------------------------------------------------
+    def _resolved(self, endpoint: Endpoint) -> Endpoint:
+        """The endpoint with its URL: an app-started server is started (or found started) here, on first use."""
+        if endpoint.base_url:
+            return endpoint
+        with self._lock:
+            url = self._started.get(endpoint.server)
+        if url is None:
+            if self._start_server is None:
+                raise EndpointUnavailable(
+                    f"{endpoint.label} has no URL and nothing here starts it; "
+                    "run through the `taskmaster` CLI or the Workspace, which start the embedded servers"
+                )
+            url = self._start_server(endpoint.server)  # outside the lock: other tiers' calls go on meanwhile
+            self.egress.check(url)
+            with self._lock:
+                self._started[endpoint.server] = url
+        return endpoint.model_copy(update={"base_url": url})
+
+    def endpoints(self, tier_name: str) -> list[Endpoint]:
+        """The tier's endpoints with their URLs, starting the app-started servers among them."""
+        return [self._resolved(endpoint) for endpoint in self.config.tiers[tier_name].endpoints]
+
     def health(self, tier_name: str, *, refresh: bool = False) -> list[EndpointHealth]:
-        tier = self.config.tiers[tier_name]
         with self._lock:
             cached = self._health.get(tier_name)
             if cached and not refresh and time.monotonic() - cached[0] < HEALTH_TTL_S:
                 return cached[1]
-        results = [probe(endpoint, self.config.health_timeout_s, self.egress) for endpoint in tier.endpoints]
+        endpoints = self.endpoints(tier_name)
+        results = [probe(endpoint, self.config.health_timeout_s, self.egress) for endpoint in endpoints]
         with self._lock:
             self._health[tier_name] = (time.monotonic(), results)
         return results
 
     def healthy_endpoints(self, tier_name: str) -> list[Endpoint]:
-        tier = self.config.tiers[tier_name]
+        endpoints = self.endpoints(tier_name)
         if not self._check_health:
-            return list(tier.endpoints)
+            return endpoints
         results = self.health(tier_name)
-        healthy = [ep for ep, h in zip(tier.endpoints, results, strict=True) if h.ok]
+        healthy = [ep for ep, h in zip(endpoints, results, strict=True) if h.ok]
         if not healthy:  # a busy server (connected, slow to answer) is worth the real call and its longer timeout
-            healthy = [ep for ep, h in zip(tier.endpoints, results, strict=True) if h.busy]
+            healthy = [ep for ep, h in zip(endpoints, results, strict=True) if h.busy]
         if not healthy:
             detail = "; ".join(f"{h.base_url}: {h.error}" for h in results)
             raise EndpointUnavailable(
@@ -199,7 +233,7 @@ class ModelRouter:
         except TRANSIENT_ERRORS as exc:
             self._mark_unhealthy(tier_name)
             self.meter.record(tier_name, input_tokens=0, output_tokens=0, seconds=time.perf_counter() - start, ok=False)
-            urls = ", ".join(e.base_url for e in self.config.tiers[tier_name].endpoints)
+            urls = ", ".join(e.base_url for e in self.endpoints(tier_name))
             raise EndpointUnavailable(
                 f"tier {tier_name!r} did not answer ({type(exc).__name__}) at {urls}; check the server with "
                 "`taskmaster doctor` or raise the tier's timeout_s"
@@ -219,7 +253,8 @@ class ModelRouter:
         extras = [request_extras(e.backend, tier) for e in tier.endpoints]
         return CallScope(
             model=tier.model,
-            endpoints=tuple(f"{e.backend}:{e.base_url}" for e in tier.endpoints),
+            # an app-started server by name: its port changes from start to start, its model does not
+            endpoints=tuple(f"{e.backend}:{e.base_url or 'server:' + e.server}" for e in tier.endpoints),
             temperature=tier.temperature,
             max_tokens=tier.max_output_tokens,
             schema=schema_tag(schema.__name__, schema_for(schema)) if schema else "",

@@ -34,7 +34,12 @@ class SleepCoordinator:
     def __init__(
         self, config: ModelConfig, *, transport: httpx.BaseTransport | None = None, egress: Egress = LOOPBACK_ONLY
     ) -> None:
-        self._tiers = {name: tier for name, tier in config.tiers.items() if tier.sleep_mode}
+        # vLLM servers started outside the app; app-started ones (Endpoint.server, llama-server) never sleep
+        self._tiers = {
+            name: tier
+            for name, tier in config.tiers.items()
+            if tier.sleep_mode and all(e.base_url for e in tier.endpoints)
+        }
         self._headers = {
             server_root(e): {"Authorization": f"Bearer {e.api_key}"} if e.api_key else {}
             for tier in self._tiers.values()
