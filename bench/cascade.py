@@ -1,18 +1,20 @@
 """The cascade, measured: HumanEval on the embedded ladder (SmolLM2-135M `fast`, Qwen2.5-Coder-1.5B `coder`).
 
-Four runs over the same first N problems, each through `taskmaster eval humaneval` (the real CLI, its own
-embedded servers shared through the usual leases):
-  135M single    --policy single   --tier fast
-  1.5B single    --policy single   --tier coder
-  1.5B verified  --policy verified --tier coder   (docstring examples + self-debug retries)
-  escalate       --policy escalate                (135M with retries, then 1.5B; planner is skipped: same model)
+Four runs over the same first N problems, each through `taskmaster.evals.humaneval.run_humaneval` (what
+`taskmaster eval humaneval` runs) on the embedded profile's own servers, shared through the usual leases:
+  135M single    policy single,   tier fast
+  1.5B single    policy single,   tier coder
+  1.5B verified  policy verified, tier coder   (docstring examples + self-debug retries)
+  escalate       policy escalate               (135M with retries, then 1.5B; planner is skipped: same model)
 and the ratios the ladder is for:
   escalate pass@1 ÷ 1.5B single pass@1   target ≥ 0.95
   escalate 1.5B tokens ÷ 1.5B-only tokens target ≤ 0.5   (1.5B-only = the 1.5B single run)
   1.5B verified pass@1 ÷ 1.5B single      target > 1
 
-Run: nice -n 10 .venv/bin/python bench/cascade.py [--limit 40] [--out bench/results/cascade.json]
-Each run's JSON is written as soon as it ends (and reused with --resume), so a long run can be stopped and picked up.
+Run: nice -n 5 .venv/bin/python bench/cascade.py [--limit 40] [--out bench/results/cascade.json]
+Every problem's result (with its tokens per tier and the load average when it ended) is saved as soon as it ends,
+and a re-run continues from there: `--limit 20` and later `--limit 40` costs 40 problems per run, not 60.
+`--fresh` starts over; `--report` only prints the table from the file.
 """
 
 from __future__ import annotations
@@ -20,80 +22,138 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = {
-    "135M single": ["--policy", "single", "--tier", "fast"],
-    "1.5B single": ["--policy", "single", "--tier", "coder"],
-    "1.5B verified": ["--policy", "verified", "--tier", "coder"],
-    "escalate": ["--policy", "escalate"],
+RUNS: dict[str, tuple[str, str | None]] = {
+    "135M single": ("single", "fast"),
+    "1.5B single": ("single", "coder"),
+    "1.5B verified": ("verified", "coder"),
+    "escalate": ("escalate", None),
 }
 STRONG_TIERS = ("coder", "planner")
 
 
-def run(name: str, args: list[str], limit: int, project: Path) -> dict:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TASKMASTER_")}
-    env.update({"TASKMASTER_PROFILE": "embedded", "COLUMNS": "200"})
-    command = [sys.executable, "-m", "taskmaster.cli", "eval", "humaneval", "--limit", str(limit), *args, "--json"]
-    start = time.perf_counter()
-    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"{name}: eval failed (rc {result.returncode}): {result.stderr.strip()[-500:]}")
-    report = json.loads(result.stdout)
-    report["wall_s"] = round(time.perf_counter() - start, 1)
-    return report
+def run(name: str, limit: int, project: Path, saved: dict[str, Any], save: Any) -> None:
+    """Problems not yet in `saved[name]` up to `limit`, each saved as it ends."""
+    from taskmaster.evals.humaneval import run_humaneval
+    from taskmaster.settings import load_settings
+    from taskmaster.workspace.ledger import Ledger, ledger_path
+    from taskmaster.workspace.models import model_router
+
+    policy, tier = RUNS[name]
+    entry = saved.setdefault(name, {"policy": policy, "tier": tier, "results": []})
+    done = entry["results"][:limit]
+    entry["results"] = done
+    if len(done) >= limit:
+        return
+    print(f"{name}: problems {len(done)}..{limit - 1}", flush=True)
+    settings = load_settings(project, profile="embedded")
+
+    def keep(result: Any) -> None:
+        done.append({**asdict(result), "load_avg_1m": round(os.getloadavg()[0], 2)})
+        mark = "pass" if result.passed else "fail"
+        print(f"  {result.task_id}: {mark} ({result.status}, {result.attempts} attempts, {result.seconds}s)")
+        save()
+
+    with model_router(settings) as router:
+        run_humaneval(
+            router,
+            policy=policy,
+            tier=tier,
+            limit=limit,
+            start=len(done),
+            matrix=settings.escalation,
+            record=Ledger(ledger_path(settings.data_dir)),
+            on_result=keep,
+        )
 
 
-def strong_tokens(report: dict) -> int:
-    return sum(t["input"] + t["output"] for name, t in report["tokens_by_tier"].items() if name in STRONG_TIERS)
+def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    tokens: dict[str, dict[str, int]] = {}
+    solved_by: dict[str, int] = {}
+    for r in results:
+        for tier, used in r["tokens_by_tier"].items():
+            sums = tokens.setdefault(tier, {"input": 0, "output": 0})
+            sums["input"] += used["input"]
+            sums["output"] += used["output"]
+        if r["passed"]:
+            credited = r["solved_by"] or r["final_tier"]
+            solved_by[credited] = solved_by.get(credited, 0) + 1
+    passed = sum(r["passed"] for r in results)
+    loads = [r["load_avg_1m"] for r in results]
+    return {
+        "problems": len(results),
+        "passed": passed,
+        "pass_at_1": passed / len(results) if results else 0.0,
+        "tokens_by_tier": tokens,
+        "input_tokens": sum(t["input"] for t in tokens.values()),
+        "output_tokens": sum(t["output"] for t in tokens.values()),
+        "strong_tokens": sum(t["input"] + t["output"] for n, t in tokens.items() if n in STRONG_TIERS),
+        "seconds": sum(r["seconds"] for r in results),
+        "solved_by_tier": solved_by,
+        "load_avg_1m": (min(loads), sorted(loads)[len(loads) // 2], max(loads)) if loads else None,
+    }
 
 
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else "n/a (divisor 0)"
 
 
+def report(saved: dict[str, Any], limit: int) -> None:
+    print(f"\nHumanEval, first {limit} problems; fast = SmolLM2-135M, coder = Qwen2.5-Coder-1.5B")
+    head = f"{'run':14s} {'pass@1':>7s} {'solved':>7s} {'tokens in/out':>14s} {'1.5B tokens':>11s} {'model s':>8s}"
+    print(f"{head}  {'load 1m min/med/max':20s} solved by")
+    sums = {name: summary(entry["results"][:limit]) for name, entry in saved.items() if name in RUNS}
+    for name, s in sums.items():
+        load = "/".join(f"{x:.1f}" for x in s["load_avg_1m"]) if s["load_avg_1m"] else "-"
+        print(
+            f"{name:14s} {s['pass_at_1']:7.3f} {s['passed']:>3d}/{s['problems']:<3d} "
+            f"{s['input_tokens']:>7d}/{s['output_tokens']:<6d} {s['strong_tokens']:>11d} {s['seconds']:>8.0f}  "
+            f"{load:20s} {s['solved_by_tier']}"
+        )
+    single, verified, escalate = (sums.get(k) for k in ("1.5B single", "1.5B verified", "escalate"))
+    if single and escalate and single["problems"] == escalate["problems"]:
+        print(f"escalate pass@1 ÷ 1.5B single pass@1:  {ratio(escalate['pass_at_1'], single['pass_at_1'])}  (≥ 0.95)")
+        share = ratio(escalate["strong_tokens"], single["strong_tokens"])
+        print(f"escalate 1.5B tokens ÷ 1.5B-only:      {share}  (≤ 0.5)")
+    if single and verified and single["problems"] == verified["problems"]:
+        print(f"1.5B verified ÷ single pass@1:         {ratio(verified['pass_at_1'], single['pass_at_1'])}  (> 1)")
+
+
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # progress lines reach a log file as they happen
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=40)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "cascade.json")
-    parser.add_argument("--resume", action="store_true", help="reuse runs already in --out")
+    parser.add_argument("--fresh", action="store_true", help="discard the results already in --out")
+    parser.add_argument("--report", action="store_true", help="only print the table from --out")
     parser.add_argument("--only", help="comma-separated run names to do (default all)")
     args = parser.parse_args()
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    reports: dict[str, dict] = json.loads(args.out.read_text()) if args.resume and args.out.exists() else {}
-    project = Path(os.environ.get("CASCADE_PROJECT") or ROOT / "build" / "cascade-project")
-    project.mkdir(parents=True, exist_ok=True)
+    saved: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() and not args.fresh else {}
     wanted = [n.strip() for n in args.only.split(",")] if args.only else list(RUNS)
-    for name in wanted:
-        if name in reports and reports[name].get("problems") == args.limit:
-            continue
-        print(f"{name}: running {args.limit} problems ...", flush=True)
-        reports[name] = run(name, RUNS[name], args.limit, project)
-        tmp = args.out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(reports, indent=2))
-        tmp.replace(args.out)
+    unknown = [n for n in wanted if n not in RUNS]
+    if unknown:
+        raise SystemExit(f"error: unknown run {unknown[0]!r}; use one of: {', '.join(RUNS)}")
+    if not args.report:
+        for key in [k for k in os.environ if k.startswith("TASKMASTER_")]:  # the embedded defaults, nothing else
+            del os.environ[key]
+        project = Path(os.environ.get("CASCADE_PROJECT") or ROOT / "build" / "cascade-project")
+        project.mkdir(parents=True, exist_ok=True)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
 
-    print(f"\nHumanEval, first {args.limit} problems; fast = SmolLM2-135M, coder = Qwen2.5-Coder-1.5B")
-    head = f"{'run':16s} {'pass@1':>8s} {'solved':>7s} {'tokens in/out':>16s} {'1.5B tokens':>12s} {'wall s':>8s}"
-    print(f"{head}  solved by")
-    for name, r in reports.items():
-        tokens = f"{r['input_tokens']}/{r['output_tokens']}"
-        print(
-            f"{name:16s} {r['pass_at_1']:8.3f} {r['passed']:>3d}/{r['problems']:<3d} {tokens:>16s} "
-            f"{strong_tokens(r):>12d} {r['wall_s']:>8.0f}  {r['solved_by_tier']}"
-        )
-    single, verified, escalate = (reports.get(k) for k in ("1.5B single", "1.5B verified", "escalate"))
-    if single and escalate:
-        print(f"escalate pass@1 ÷ 1.5B single pass@1:  {ratio(escalate['pass_at_1'], single['pass_at_1'])}  (≥ 0.95)")
-        share = ratio(strong_tokens(escalate), strong_tokens(single))
-        print(f"escalate 1.5B tokens ÷ 1.5B-only:      {share}  (≤ 0.5)")
-    if single and verified:
-        print(f"1.5B verified ÷ single pass@1:         {ratio(verified['pass_at_1'], single['pass_at_1'])}  (> 1)")
+        def save() -> None:
+            tmp = args.out.with_suffix(".tmp")
+            tmp.write_text(json.dumps(saved, indent=1))
+            tmp.replace(args.out)
+
+        for name in wanted:
+            run(name, args.limit, project, saved, save)
+    report(saved, args.limit)
 
 
 if __name__ == "__main__":

@@ -200,9 +200,9 @@ def answer_bench(kb: KnowledgeBase, questions: list) -> None:
     and whether every answer cites passages or is flagged extractive."""
     from graphs.research import ResearchContext, answer_question
     from taskmaster.evals.research import evaluate
-    from taskmaster.research_context import research_limits
-    from taskmaster.runtime import model_router
     from taskmaster.settings import Settings
+    from taskmaster.workspace.models import model_router
+    from taskmaster.workspace.research_context import research_limits
 
     settings = Settings(profile="embedded")
     with model_router(settings) as router:

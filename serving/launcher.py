@@ -34,7 +34,7 @@ from serving.process import cmdline_of, pid_alive, stop_process_group
 
 ServeProfile = Literal["vllm-2x4090", "vllm-cpu", "ollama", "lmstudio", "llamacpp"]
 SERVE_PROFILES: tuple[str, ...] = ("vllm-2x4090", "vllm-cpu", "ollama", "lmstudio", "llamacpp")
-# Served names match the app profiles in taskmaster/profiles.py so clients work without extra config.
+# Served names match the app profiles in taskmaster/workspace/profiles.py so clients work without extra config.
 DEFAULT_SERVED_NAME = "local-model"
 OLLAMA_DEFAULT_MODELS = ("llama3.1:70b", "mistral:7b", "codellama:13b")
 DEFAULT_PORT = {"vllm-cpu": 8000, "ollama": 11434, "lmstudio": 1234, "llamacpp": 8080}

@@ -20,13 +20,7 @@ from agents.llm.egress import Egress, apply_tracing_rule
 from knowledge.config import KnowledgeConfig
 from serving.config import EmbeddedSettings
 from taskmaster.errors import AppError
-
-CONFIG_NAME = "taskmaster.toml"
-
-
-def user_config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "taskmaster" / CONFIG_NAME
+from taskmaster.workspace.paths import CONFIG_NAME, WorkspacePaths, user_config_path
 
 
 class BreakdownSettings(BaseModel):
@@ -135,18 +129,18 @@ class Settings(BaseSettings):
         tomls = [TomlConfigSettingsSource(settings_cls, toml_file=path) for path in cls._toml_files if path.is_file()]
         return (init_settings, env_settings, *tomls)
 
-    # --- derived paths: Task Master's own layout under .taskmaster/ --------------------------------
+    # --- derived paths (defined once, in taskmaster/workspace/paths.py) ----------------------------------------
+    @property
+    def paths(self) -> WorkspacePaths:
+        return WorkspacePaths(self.project_dir)
+
     @property
     def data_dir(self) -> Path:
-        return self.project_dir / ".taskmaster"
+        return self.paths.data_dir
 
     @property
     def tasks_file(self) -> Path:
-        return self.data_dir / "tasks" / "tasks.json"
-
-    @property
-    def checkpoint_db(self) -> Path:
-        return self.data_dir / "state" / "checkpoints.sqlite"
+        return self.paths.tasks_file
 
     def egress(self) -> Egress:
         """The one egress rule (loopback or allow_hosts, proxy only from proxy_url) every HTTP client obeys."""

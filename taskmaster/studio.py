@@ -26,9 +26,9 @@ from graphs.breakdown.graph import BreakdownContext, build_breakdown_graph
 from graphs.codegen import CodegenContext, build_codegen_graph
 from graphs.research import ResearchContext, build_research_graph
 from graphs.taskmaster import RECURSION_LIMIT, RunLimits, TaskmasterContext, build_taskmaster_graph
-from taskmaster import runtime
-from taskmaster.runtime import model_router
 from taskmaster.settings import Settings, load_settings
+from taskmaster.workspace import runtime
+from taskmaster.workspace.models import model_router
 
 _resources = ExitStack()
 atexit.register(_resources.close)
@@ -68,14 +68,14 @@ def research_context() -> ResearchContext:
 
     kb = KnowledgeBase.open(_settings().knowledge)
     _resources.callback(kb.close)
-    from taskmaster.research_context import research_limits
+    from taskmaster.workspace.research_context import research_limits
 
     return ResearchContext.for_knowledge_base(_router(), kb, limits=research_limits(_settings()))
 
 
 @_once
 def codegen_context() -> CodegenContext:
-    from taskmaster.ledger import Ledger, ledger_path
+    from taskmaster.workspace.ledger import Ledger, ledger_path
 
     settings = _settings()
     return CodegenContext(
@@ -88,7 +88,7 @@ def codegen_context() -> CodegenContext:
 
 @functools.cache
 def _autonomy_resources() -> Any:
-    from taskmaster.autonomy import LazyResources
+    from taskmaster.workspace.autonomy import LazyResources
 
     return LazyResources(_settings(), _resources)
 
@@ -97,7 +97,7 @@ def taskmaster_context() -> TaskmasterContext:
     """A fresh context per run (limits count from the run's start), claiming tasks as the Studio thread."""
     from langgraph.config import get_config
 
-    from taskmaster.autonomy import loop_context
+    from taskmaster.workspace.autonomy import loop_context
 
     settings = _settings()
     thread_id = str(get_config()["configurable"].get("thread_id") or "studio")

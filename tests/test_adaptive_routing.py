@@ -11,9 +11,9 @@ from fakes import make_router
 
 from agents.escalation import EscalationMatrix, RoutingThresholds, TierRecord, decide_start
 from graphs.codegen import AttemptRecord, CodegenContext, build_codegen_graph
-from taskmaster.ledger import Ledger
-from taskmaster.routing import LedgerStartPolicy, start_policy_from_settings, tier_records
 from taskmaster.settings import RoutingSettings, load_settings
+from taskmaster.workspace.ledger import Ledger
+from taskmaster.workspace.start_policy import LedgerStartPolicy, start_policy_from_settings, tier_records
 
 CHAIN = ["fast", "coder", "planner"]
 GOOD = (

@@ -16,9 +16,9 @@ from e2e import one_line_error, run_cli
 from fakes import make_router
 
 from graphs.breakdown import BreakdownContext, BreakdownLimits, build_breakdown_graph
-from taskmaster.checkpoints import open_checkpointer
 from taskmaster.errors import AppError
 from taskmaster.settings import load_settings
+from taskmaster.workspace.checkpoints import open_checkpointer
 from tasks.store import TaskFile
 
 
@@ -88,7 +88,7 @@ def test_breakdown_resumes_from_postgres_without_redoing_work(isolated_project: 
     tasks = TaskFile(settings.tasks_file).load()
     assert [t.title for t in tasks] == ["Setup", "Models", "API"]
     assert [s.title for s in tasks[2].subtasks] == ["API part 1", "API part 2"]
-    assert not settings.checkpoint_db.exists()  # nothing went to the SQLite file
+    assert not settings.paths.checkpoints.exists()  # nothing went to the SQLite file
     with psycopg.connect(postgres_url) as conn:
         assert conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = 'prd-1'").fetchone()[0] > 0
 

@@ -14,7 +14,7 @@ from fakes import make_router
 from typer.testing import CliRunner
 
 from taskmaster.cli import code_commands
-from taskmaster.ledger import Ledger, ledger_path
+from taskmaster.workspace.ledger import Ledger, ledger_path
 from tasks.model import Task
 from tasks.store import TaskFile
 

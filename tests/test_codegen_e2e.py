@@ -16,7 +16,7 @@ import pytest
 from e2e import run_cli
 
 from taskmaster.cli.registry import COMMAND_MODULES
-from taskmaster.ledger import Ledger, ledger_path
+from taskmaster.workspace.ledger import Ledger, ledger_path
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ import typer
 from typer.testing import CliRunner
 
 from serving.process import free_port
-from taskmaster import diagnostics
 from taskmaster.cli import doctor_commands
+from taskmaster.workspace import diagnostics
 
 app = typer.Typer()
 app.callback()(lambda: None)

@@ -18,8 +18,8 @@ from serving.embedded import EmbeddedServer, default_model_dir
 from serving.errors import ServingError
 from serving.process import pid_alive
 from serving.split_model import Part, SplitModel, assemble
-from taskmaster.profiles import model_config
 from taskmaster.settings import EmbeddedSettings, Settings
+from taskmaster.workspace.profiles import model_config
 
 
 def test_a_second_run_shares_the_server_and_the_last_one_stops_it(embedded_server) -> None:

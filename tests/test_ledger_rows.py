@@ -11,8 +11,8 @@ from fakes import make_router
 
 from agents.escalation import EscalationMatrix
 from graphs.codegen import AttemptRecord, CodegenContext, build_codegen_graph
-from taskmaster.ledger import Ledger
-from taskmaster.stats import summarize
+from taskmaster.workspace.ledger import Ledger
+from taskmaster.workspace.stats import summarize
 
 BROKEN = "```python\ndef f(:\n```"
 GOOD = (

@@ -349,8 +349,8 @@ def test_citation_check_parses_grouped_and_adjacent_citations(answer: str, kept:
 
 
 def test_the_embedded_profile_skips_planning_and_grading_and_clips_passages() -> None:
-    from taskmaster.research_context import research_limits
     from taskmaster.settings import Settings
+    from taskmaster.workspace.research_context import research_limits
 
     limits = research_limits(Settings(profile="embedded"))
     assert limits.max_queries == 0 and not limits.grade and limits.max_passages == 3

@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from agents.llm.cache import CallScope, ResponseCache
 from agents.llm.config import Backend, Endpoint, ModelConfig, Tier
 from agents.llm.router import ModelRouter
-from taskmaster.runtime import _deterministic, response_cache
 from taskmaster.settings import load_settings
+from taskmaster.workspace.models import _deterministic, response_cache
 
 SYSTEM = SystemMessage(content="You are terse.")
 SCOPE = CallScope(model="m", endpoints=("llamacpp:http://127.0.0.1:9/v1",), temperature=0.0, max_tokens=64)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from e2e import one_line_error, run_cli
 
-from taskmaster.run_records import RunRecords
+from taskmaster.workspace.run_records import RunRecords
 from tasks.claims import ClaimBook, claims_path
 from tasks.model import Task, TaskStatus
 from tasks.store import TaskFile

@@ -13,7 +13,7 @@ from pathlib import Path
 from e2e import run_cli
 from stub_server import stub_openai_server
 
-from taskmaster.run_records import RunRecords, records_path
+from taskmaster.workspace.run_records import RunRecords, records_path
 from tasks.model import Task
 from tasks.store import TaskFile
 
@@ -78,7 +78,7 @@ def test_thread_ids_are_never_cut_in_narrow_terminals(isolated_project: Path) ->
 
 
 def _open_records(path: str) -> None:
-    from taskmaster.run_records import RunRecords
+    from taskmaster.workspace.run_records import RunRecords
 
     with RunRecords(Path(path))._connect():
         pass

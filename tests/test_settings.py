@@ -8,8 +8,8 @@ import pytest
 
 from agents.llm.config import Backend
 from taskmaster.errors import AppError
-from taskmaster.profiles import model_config
 from taskmaster.settings import load_settings, user_config_path
+from taskmaster.workspace.profiles import model_config
 
 
 def test_project_toml_beats_user_toml_and_env_beats_both(isolated_project: Path, monkeypatch) -> None:

@@ -259,8 +259,8 @@ def test_a_server_without_dev_mode_is_called_as_is(seed_like: dict[str, SleepySe
 
 def test_the_seed_profile_matches_the_launch_plan() -> None:
     from serving.launch_plan import seed_stack_2x4090
-    from taskmaster.profiles import model_config
     from taskmaster.settings import Settings
+    from taskmaster.workspace.profiles import model_config
 
     config = model_config(Settings(profile="vllm-2x4090"))
     specs = {spec.name: spec for spec in seed_stack_2x4090()}

@@ -11,8 +11,8 @@ from e2e import one_line_error, run_cli
 from PIL import Image
 
 from graphs.codegen.records import AttemptRecord
-from taskmaster.analytics.plots import CHARTS
-from taskmaster.ledger import Ledger, ledger_path
+from taskmaster.workspace.analytics.plots import CHARTS
+from taskmaster.workspace.ledger import Ledger, ledger_path
 
 
 def attempt(run: str, task_type: str, tier: str, outcome: str, **fields) -> AttemptRecord:

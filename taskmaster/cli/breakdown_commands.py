@@ -11,15 +11,16 @@ from rich.table import Table
 from graphs.breakdown import BreakdownLimits, build_breakdown_graph
 from graphs.breakdown.roots import expansion_root
 from graphs.breakdown.sections import section_budget_chars, split_sections
-from taskmaster.checkpoints import open_checkpointer
 from taskmaster.cli.common import console, err_console, fail, one_line_errors
 from taskmaster.cli.graph_runs import run_graph, thread_id_for
 from taskmaster.cli.inputs import read_text_input
 from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, TagOpt, settings_for, task_file
 from taskmaster.cli.render import task_tree
-from taskmaster.profiles import model_config
-from taskmaster.runtime import breakdown_context, breakdown_limits, expand_inputs, model_router
 from taskmaster.settings import Settings
+from taskmaster.workspace.checkpoints import open_checkpointer
+from taskmaster.workspace.models import model_router
+from taskmaster.workspace.profiles import model_config
+from taskmaster.workspace.runtime import breakdown_context, breakdown_limits, expand_inputs
 from tasks.complexity_report import write_report
 from tasks.model import TaskStatus
 from tasks.tree import find_task, iter_tasks, next_child_id
@@ -34,7 +35,7 @@ ResearchOpt = Annotated[bool, typer.Option("--research", help="Add context retri
 
 
 def _research_context(settings: Settings, query: str) -> str | None:
-    from taskmaster.research_context import retrieve_context
+    from taskmaster.workspace.research_context import retrieve_context
 
     return retrieve_context(settings, query)
 

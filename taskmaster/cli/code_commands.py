@@ -14,15 +14,15 @@ from agents.escalation import TASK_TYPES, EscalationMatrix
 from agents.llm.router import ModelRouter
 from graphs.codegen import CodegenContext, build_codegen_graph, result_summary
 from graphs.codegen.outputs import write_outputs
-from taskmaster.checkpoints import open_checkpointer
 from taskmaster.cli.common import console, err_console, fail, one_line_errors
 from taskmaster.cli.graph_runs import thread_id_for
 from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, TagOpt, settings_for, task_file
-from taskmaster.ledger import Ledger, ledger_path
-from taskmaster.routing import start_policy_from_settings
-from taskmaster.runtime import model_router
 from taskmaster.settings import Settings
-from taskmaster.stats import LedgerStats, summarize
+from taskmaster.workspace.checkpoints import open_checkpointer
+from taskmaster.workspace.ledger import Ledger, ledger_path
+from taskmaster.workspace.models import model_router
+from taskmaster.workspace.start_policy import start_policy_from_settings
+from taskmaster.workspace.stats import LedgerStats, summarize
 from tasks.model import TaskStatus
 from tasks.select import set_status
 from tasks.tree import find_task
@@ -142,7 +142,7 @@ def code_command(
     inputs["tests"] = tests.read_text(encoding="utf-8") if tests else None
     thread_id = thread_id_for("code", {"inputs": inputs, "tag": settings.tag})
     if research:
-        from taskmaster.research_context import retrieve_context
+        from taskmaster.workspace.research_context import retrieve_context
 
         inputs["research_context"] = retrieve_context(settings, str(inputs["spec"])[:2000])
     label = task_id or thread_id.removeprefix("code-")
@@ -282,8 +282,8 @@ def stats_command(
 def _write_charts(records: list[Any], png: Path | None, html: Path | None, since: datetime | None) -> None:
     if not records:
         fail("no code-generation attempts recorded yet, so there is nothing to plot; run `taskmaster code` first")
-    from taskmaster.analytics.plots import render_all, write_pngs
-    from taskmaster.analytics.report import write_html
+    from taskmaster.workspace.analytics.plots import render_all, write_pngs
+    from taskmaster.workspace.analytics.report import write_html
 
     pngs = render_all(records)
     for written in write_pngs(pngs, png) if png else []:

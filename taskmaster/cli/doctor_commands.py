@@ -15,12 +15,12 @@ from agents.errors import AgentError
 from agents.llm.config import Backend, Endpoint, Tier
 from agents.llm.endpoints import probe
 from serving.errors import ServingError
-from taskmaster import diagnostics
 from taskmaster.cli.common import err_console, one_line_errors
 from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, settings_for
 from taskmaster.errors import AppError
-from taskmaster.profiles import model_config
 from taskmaster.settings import Settings
+from taskmaster.workspace import diagnostics
+from taskmaster.workspace.profiles import model_config
 
 NOT_RUNNING = "not running; the CLI starts it on demand"
 MARK = {"ok": "ok  ", "info": "info", "warn": "WARN", "fail": "FAIL"}
@@ -29,7 +29,7 @@ EMBEDDED_PLACEHOLDER_URL = "http://127.0.0.1:0/v1"
 
 
 def _model_checks(settings: Settings) -> list[diagnostics.Check]:
-    from taskmaster.runtime import model_router
+    from taskmaster.workspace.models import model_router
 
     try:
         with model_router(settings) as router:  # starts (or shares) the embedded server for that profile

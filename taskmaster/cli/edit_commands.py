@@ -47,7 +47,7 @@ def _split(value: str | None) -> list[str]:
 def _router(project: Path | None, tag: str | None, profile: str | None) -> Iterator[ModelRouter]:
     """The local model tiers, imported only for the AI forms of these commands."""
     from taskmaster.cli.options import settings_for
-    from taskmaster.runtime import model_router
+    from taskmaster.workspace.models import model_router
 
     with model_router(settings_for(project, tag, profile)) as router:
         yield router
@@ -55,7 +55,7 @@ def _router(project: Path | None, tag: str | None, profile: str | None) -> Itera
 
 def _research(project: Path | None, query: str) -> str:
     from taskmaster.cli.options import settings_for
-    from taskmaster.research_context import retrieve_context
+    from taskmaster.workspace.research_context import retrieve_context
 
     return retrieve_context(settings_for(project), query) or ""
 

@@ -200,10 +200,10 @@ def _stage_printer() -> Any:
 
 def _run_research(settings: Settings, question: str, task_context: str | None) -> dict[str, Any]:
     from graphs.research import ResearchContext, build_research_graph
-    from taskmaster.checkpoints import open_checkpointer
     from taskmaster.cli.graph_runs import run_graph, thread_id_for
-    from taskmaster.research_context import research_limits
-    from taskmaster.runtime import model_router
+    from taskmaster.workspace.checkpoints import open_checkpointer
+    from taskmaster.workspace.models import model_router
+    from taskmaster.workspace.research_context import research_limits
 
     inputs = {"question": question, "task_context": task_context}
     thread_id = thread_id_for("research", {"inputs": inputs, "profile": settings.profile})
@@ -319,8 +319,8 @@ def eval_research(
             report = evaluate(items, search, limit=limit, on_result=progress_retrieval)
         else:
             from graphs.research import ResearchContext, answer_question
-            from taskmaster.research_context import research_limits
-            from taskmaster.runtime import model_router
+            from taskmaster.workspace.models import model_router
+            from taskmaster.workspace.research_context import research_limits
 
             with model_router(settings) as router:
                 context = ResearchContext.for_knowledge_base(router, kb, limits=research_limits(settings))

@@ -13,16 +13,16 @@ from taskmaster.cli.code_commands import escalation_matrix
 from taskmaster.cli.common import console, err_console, fail, one_line_errors
 from taskmaster.cli.options import JsonOpt, ProjectOpt, settings_for
 from taskmaster.errors import AppError
-from taskmaster.ledger import Ledger, ledger_path
-from taskmaster.routing import LedgerStartPolicy
 from taskmaster.settings import Settings
+from taskmaster.workspace.ledger import Ledger, ledger_path
+from taskmaster.workspace.start_policy import LedgerStartPolicy
 
 routing_app = typer.Typer(help="Adaptive routing: where each task type starts in its escalation chain.")
 
 
 def _usable(settings: Settings) -> Usable:
     """Cloud tiers are skipped unless allowed, exactly as the graph does; the tier URLs do not matter here."""
-    from taskmaster.profiles import model_config
+    from taskmaster.workspace.profiles import model_config
 
     try:
         config = model_config(settings, "http://127.0.0.1:1/v1")

@@ -74,7 +74,7 @@ def run_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Work through the tasks on its own: next ready task → research, code, plan or break down → verify → status."""
-    from taskmaster.autonomy import RunRequest, run_autonomous
+    from taskmaster.workspace.autonomy import RunRequest, run_autonomous
 
     if prd is not None and goal is not None:
         fail("give --prd or --goal, not both")
@@ -147,7 +147,7 @@ def runs_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Recent autonomous runs (thread ids to --resume), or one run's task-by-task events."""
-    from taskmaster.run_records import RunRecords, records_path
+    from taskmaster.workspace.run_records import RunRecords, records_path
 
     settings = settings_for(project)
     records = RunRecords(records_path(settings.data_dir))

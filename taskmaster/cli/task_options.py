@@ -14,10 +14,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from taskmaster.workspace.paths import CONFIG_NAME, WorkspacePaths, user_config_path
 from tasks.store import TaskFile
 from tasks.tags import current_tag
-
-CONFIG_NAME = "taskmaster.toml"  # taskmaster.settings.CONFIG_NAME (not imported: that is the slow part)
 
 
 @dataclass(frozen=True)
@@ -29,16 +28,11 @@ class TaskPlace:
     tag: str
 
 
-def _user_config() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "taskmaster" / CONFIG_NAME
-
-
 def _configured(root: Path) -> bool:
     """True if some config source exists that Settings would read (then Settings decide)."""
     if any(key.startswith("TASKMASTER_") for key in os.environ):
         return True
-    return (root / CONFIG_NAME).is_file() or _user_config().is_file()
+    return (root / CONFIG_NAME).is_file() or user_config_path().is_file()
 
 
 def task_settings(project: Path | None, tag: str | None = None) -> TaskPlace:
@@ -49,7 +43,7 @@ def task_settings(project: Path | None, tag: str | None = None) -> TaskPlace:
 
         settings = settings_for(project, tag)  # also falls back to state.json's currentTag
         return TaskPlace(settings.project_dir, settings.tasks_file, settings.tag)
-    tasks_file = root / ".taskmaster" / "tasks" / "tasks.json"
+    tasks_file = WorkspacePaths(root).tasks_file
     return TaskPlace(root, tasks_file, tag or current_tag(tasks_file))
 
 

@@ -77,6 +77,8 @@ class ProblemResult:
     passed: bool  # the official tests, on the final answer
     seconds: float
     error: str = ""
+    final_tier: str | None = None  # the tier that wrote the final answer (credited when it passes unverified)
+    tokens_by_tier: dict[str, dict[str, int]] = field(default_factory=dict)  # this problem's {tier: {input, output}}
 
 
 @dataclass
@@ -190,7 +192,9 @@ def run_humaneval(
     max_attempts: int | None = None,
     tier: str | None = None,
     on_result: Callable[[ProblemResult], None] | None = None,
+    start: int = 0,
 ) -> EvalReport:
+    """Problems `start` … `limit`-1 (so a long benchmark resumes where it stopped); `on_result` sees each one."""
     matrix = matrix or EscalationMatrix()
     if tier is not None and tier not in router.config.tiers:
         raise AppError(f"unknown tier {tier!r}; use one of: {', '.join(router.config.tiers)}")
@@ -204,7 +208,7 @@ def run_humaneval(
     before = _tokens_by_tier(router)
     before_in, before_out = _tokens(router)
     started = time.perf_counter()
-    for problem in load_problems(limit):
+    for problem in load_problems(limit)[start:]:
         context = CodegenContext(
             router=router, matrix=matrix, record=record, rule=rule, plan=False, run_id=f"humaneval-{uuid.uuid4().hex}"
         )
@@ -216,10 +220,12 @@ def run_humaneval(
             "tests": DOCTEST_RUNNER.format(examples=prompt_examples(problem)),
         }
         t0 = time.perf_counter()
+        problem_before = _tokens_by_tier(router)
         state = graph.invoke(inputs, context=context)
         code = state.get("code") or ""
         passed = bool(code.strip()) and score(problem, code)
-        errors = [h["outcome"] for h in state.get("history", []) if h["outcome"] == "error"]
+        history = state.get("history") or []
+        errors = [h["outcome"] for h in history if h["outcome"] == "error"]
         result = ProblemResult(
             task_id=problem.task_id,
             status=state.get("status", "failed"),
@@ -229,25 +235,21 @@ def run_humaneval(
             passed=passed,
             seconds=round(time.perf_counter() - t0, 3),
             error=f"{len(errors)} model call(s) failed" if errors else "",
+            final_tier=history[-1]["worker_tier"] if history else rule.chain[-1],
+            tokens_by_tier=_usage_since(router, problem_before),
         )
         report.results.append(result)
         report.problems += 1
         if passed:
             report.passed += 1
             # unverified (single) or correct despite failing its own checks: credit the tier that wrote it
-            history = state.get("history") or [{"worker_tier": rule.chain[-1]}]
-            tier = result.solved_by or history[-1]["worker_tier"]
-            report.solved_by_tier[tier] = report.solved_by_tier.get(tier, 0) + 1
+            credited = result.solved_by or result.final_tier or rule.chain[-1]
+            report.solved_by_tier[credited] = report.solved_by_tier.get(credited, 0) + 1
         if on_result is not None:
             on_result(result)
     after_in, after_out = _tokens(router)
     report.input_tokens, report.output_tokens = after_in - before_in, after_out - before_out
-    after = _tokens_by_tier(router)
-    report.tokens_by_tier = {
-        name: {"input": used[0] - before.get(name, (0, 0))[0], "output": used[1] - before.get(name, (0, 0))[1]}
-        for name, used in after.items()
-        if used != before.get(name, (0, 0))
-    }
+    report.tokens_by_tier = _usage_since(router, before)
     report.seconds = round(time.perf_counter() - started, 3)
     report.solved_by_tier = dict(Counter(report.solved_by_tier).most_common())
     return report
@@ -255,6 +257,15 @@ def run_humaneval(
 
 def _tokens_by_tier(router: ModelRouter) -> dict[str, tuple[int, int]]:
     return {name: (u.input_tokens, u.output_tokens) for name, u in router.meter.tiers.items()}
+
+
+def _usage_since(router: ModelRouter, before: dict[str, tuple[int, int]]) -> dict[str, dict[str, int]]:
+    after = _tokens_by_tier(router)
+    return {
+        name: {"input": used[0] - before.get(name, (0, 0))[0], "output": used[1] - before.get(name, (0, 0))[1]}
+        for name, used in after.items()
+        if used != before.get(name, (0, 0))
+    }
 
 
 def _tokens(router: ModelRouter) -> tuple[int, int]:

@@ -32,7 +32,7 @@ Profile = Annotated[str | None, Field(description="Model profile for the prompt 
 def _change(settings: Any, prompt: str, research: bool | None) -> str:
     if not research:
         return prompt
-    from taskmaster.research_context import retrieve_context
+    from taskmaster.workspace.research_context import retrieve_context
 
     return prompt + f"\n\nBackground:\n{retrieve_context(settings, prompt) or ''}"
 

@@ -1,9 +1,9 @@
 """Task Master's model tools: parse_prd, expand_task, expand_all, analyze_project_complexity, research, models.
 
 They build the same graphs with the same contexts as the CLI's parse-prd/expand/analyze-complexity/research
-(taskmaster.runtime, checkpoint thread ids from the CLI's `thread_id_for`, so a run interrupted in one resumes in
-the other), on the process-wide router (models.py), in a worker thread that reports progress and stops at the
-next graph step when the call is cancelled (jobs.py).
+(taskmaster.workspace.runtime, checkpoint thread ids from the CLI's `thread_id_for`, so a run interrupted in one
+resumes in the other), on the process-wide router (models.py), in a worker thread that reports progress and stops
+at the next graph step when the call is cancelled (jobs.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ DEFAULT_PRD = Path(".taskmaster") / "docs" / "prd.txt"
 
 
 def _research_context(settings: Any, query: str) -> str | None:
-    from taskmaster.research_context import retrieve_context
+    from taskmaster.workspace.research_context import retrieve_context
 
     return retrieve_context(settings, query)
 
@@ -37,9 +37,9 @@ def _breakdown(
 ) -> tuple[dict[str, Any], bool, str]:
     """The CLI's `_run_breakdown` without the terminal: same payload, thread id, graph and context."""
     from graphs.breakdown import build_breakdown_graph
-    from taskmaster.checkpoints import open_checkpointer
     from taskmaster.cli.graph_runs import thread_id_for
-    from taskmaster.runtime import breakdown_context
+    from taskmaster.workspace.checkpoints import open_checkpointer
+    from taskmaster.workspace.runtime import breakdown_context
 
     payload = {"inputs": inputs, "limits": limits.__dict__, "tag": settings.tag, "profile": settings.profile}
     thread_id = thread_id_for(inputs.get("mode", "parse"), payload)
@@ -79,7 +79,7 @@ async def parse_prd(
     """Turn a PRD into tasks, score them and expand complex ones recursively. Long: sends progress; a cancelled
     call keeps its checkpoint and the same call again resumes it."""
     from taskmaster.cli.inputs import read_text_input
-    from taskmaster.runtime import breakdown_limits
+    from taskmaster.workspace.runtime import breakdown_limits
     from tasks.tree import iter_tasks, next_child_id
 
     settings = settings_for(projectRoot, tag, profile)
@@ -131,7 +131,7 @@ def _expand(
     research: bool,
     job: Job,
 ) -> tuple[dict[str, Any], bool, str]:
-    from taskmaster.runtime import expand_inputs
+    from taskmaster.workspace.runtime import expand_inputs
 
     inputs, limits = expand_inputs(
         settings, targets, num=num, depth=depth, force=force, guidance=prompt, research=research
@@ -229,7 +229,7 @@ async def analyze_project_complexity(
 ) -> CallToolResult:
     """Score pending top-level tasks' complexity (1-10) and recommend a subtask count; stored on the tasks."""
     from graphs.breakdown.roots import expansion_root
-    from taskmaster.runtime import breakdown_limits
+    from taskmaster.workspace.runtime import breakdown_limits
 
     settings = settings_for(projectRoot, tag, profile)
     require_default_file(settings, file)
@@ -312,10 +312,10 @@ async def research(
 
 def _research(settings: Any, question: str, task_context: str | None, job: Job) -> dict[str, Any]:
     from graphs.research import ResearchContext, build_research_graph
-    from taskmaster.checkpoints import open_checkpointer
     from taskmaster.cli.graph_runs import thread_id_for
     from taskmaster.mcp.own_tools import open_kb
-    from taskmaster.research_context import research_limits
+    from taskmaster.workspace.checkpoints import open_checkpointer
+    from taskmaster.workspace.research_context import research_limits
 
     inputs = {"question": question, "task_context": task_context}
     thread_id = thread_id_for("research", {"inputs": inputs, "profile": settings.profile})
@@ -369,7 +369,7 @@ async def models(
     profile: Profile = None,
 ) -> CallToolResult:
     """The model profile and tiers this project uses (read-only; no model is loaded to answer)."""
-    from taskmaster.profiles import model_config
+    from taskmaster.workspace.profiles import model_config
 
     if setMain or setResearch or setFallback:
         raise ToolInputError(
@@ -389,7 +389,7 @@ async def models(
         "embeddedModel": settings.embedded.model,
     }
     if listAvailableModels:
-        from taskmaster import profiles
+        from taskmaster.workspace import profiles
 
         data["profiles"] = list(profiles.PROFILES)
     described = ", ".join(f"{name}={tier['model']}" for name, tier in tiers.items())

@@ -26,7 +26,7 @@ class Models:
         return settings.model_dump_json(exclude={"tag"})
 
     def router(self, settings: Settings) -> ModelRouter:
-        from taskmaster.runtime import model_router
+        from taskmaster.workspace.models import model_router
 
         key = self._key(settings)
         with self._lock:

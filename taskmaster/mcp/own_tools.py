@@ -220,10 +220,10 @@ def _code(
 
     from graphs.codegen import CodegenContext, build_codegen_graph, result_summary
     from graphs.codegen.outputs import write_outputs
-    from taskmaster.checkpoints import open_checkpointer
     from taskmaster.cli.code_commands import TASK_STATUS_FOR, _ledger, escalation_matrix
     from taskmaster.cli.graph_runs import thread_id_for
-    from taskmaster.routing import start_policy_from_settings
+    from taskmaster.workspace.checkpoints import open_checkpointer
+    from taskmaster.workspace.start_policy import start_policy_from_settings
     from tasks.select import set_status
 
     thread_id = thread_id_for("code", {"inputs": inputs, "tag": settings.tag})
@@ -282,8 +282,8 @@ async def run(
     """A bounded autonomous run: next ready task → research, code, plan or break down → verify → status, until a
     limit (maxTasks, maxMinutes, tokenBudget) or a human review stops it. Cancelling stops at the next step;
     resume it with resume=<thread>."""
-    from taskmaster.autonomy import RunRequest, run_autonomous
     from taskmaster.cli.inputs import read_text_input
+    from taskmaster.workspace.autonomy import RunRequest, run_autonomous
 
     if prd and goal:
         raise ToolInputError("give prd or goal, not both")
@@ -329,7 +329,7 @@ async def run_status(
     projectRoot: ProjectRoot = None,
 ) -> CallToolResult:
     """Recent autonomous runs (thread ids to resume), or one run's events."""
-    from taskmaster.run_records import RunRecords, records_path
+    from taskmaster.workspace.run_records import RunRecords, records_path
 
     settings = settings_for(projectRoot)
     records = RunRecords(records_path(settings.data_dir))

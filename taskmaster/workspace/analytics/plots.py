@@ -18,7 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from graphs.codegen.records import AttemptRecord
-from taskmaster.stats import by_type_and_tier, escalations_per_run, summarize
+from taskmaster.workspace.stats import by_type_and_tier, escalations_per_run, summarize
 
 DPI = 100
 Chart = Callable[[list[AttemptRecord]], Figure]

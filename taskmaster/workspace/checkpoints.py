@@ -57,7 +57,7 @@ def _reason(exc: BaseException) -> str:
 def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver]:
     url = settings.checkpoint_url
     if not url:
-        with sqlite_checkpointer(settings.checkpoint_db) as saver:
+        with sqlite_checkpointer(settings.paths.checkpoints) as saver:
             yield saver
         return
     import psycopg

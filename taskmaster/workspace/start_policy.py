@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from agents.escalation import StartDecision, TierRecord, decide_start
 from agents.escalation.adaptive import Usable
 from graphs.codegen.records import AttemptRecord
-from taskmaster.ledger import Ledger, ledger_path
 from taskmaster.settings import RoutingSettings, Settings
+from taskmaster.workspace.ledger import Ledger, ledger_path
 
 
 def tier_records(records: list[AttemptRecord], task_type: str, window_tasks: int) -> dict[str, TierRecord]:

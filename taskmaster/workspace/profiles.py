@@ -59,19 +59,21 @@ def _sleep_fields(served_name: str) -> dict[str, Any]:
     return {"sleep_mode": True, "gpu_groups": [f"gpu{gpu}" for gpu in spec.gpu_ids]}
 
 
-def _embedded_tiers(settings: Settings, urls: Mapping[str, str]) -> dict[str, Tier]:
-    """Each tier on its model's server, with that model's reply cap and timeout (sized for 2 cores)."""
+def _embedded_tiers(settings: Settings, urls: Mapping[str, str] | None) -> dict[str, Tier]:
+    """Each tier on its model's server, with that model's reply cap and timeout (sized for 2 cores). Without
+    `urls` each endpoint names its model's server, which the router starts on the tier's first call."""
     embedded = settings.embedded
     tiers = {}
     for name, key in embedded.tier_models().items():
-        if key not in urls:
+        if urls is not None and key not in urls:
             raise AppError(
                 f"the embedded {key} server is not running; run through the `taskmaster` CLI, which starts it"
             )
         spec = BUNDLED[key]
+        address = {"server": key} if urls is None else {"base_url": urls[key]}
         tiers[name] = Tier(
             model=key,
-            endpoints=[Endpoint(base_url=urls[key], backend=Backend.LLAMACPP)],
+            endpoints=[Endpoint(**address, backend=Backend.LLAMACPP)],
             context_length=embedded.n_ctx,
             max_output_tokens=embedded.max_output_tokens or spec.max_output_tokens,
             timeout_s=spec.timeout_s,
@@ -80,13 +82,10 @@ def _embedded_tiers(settings: Settings, urls: Mapping[str, str]) -> dict[str, Ti
 
 
 def profile_tiers(settings: Settings, embedded_url: str | Mapping[str, str] | None = None) -> dict[str, Tier]:
-    """`embedded_url`: the embedded servers' URLs by model (a single URL serves every model)."""
+    """`embedded_url`: the embedded servers' URLs by model (a single URL serves every model); None: each embedded
+    tier names its model's server (Endpoint.server), started by the router's start_server on first use."""
     profile = settings.profile
     if profile == "embedded":
-        if embedded_url is None:
-            raise AppError(
-                "the embedded model server is not running; run through the `taskmaster` CLI, which starts it"
-            )
         if isinstance(embedded_url, str):
             embedded_url = dict.fromkeys(settings.embedded.tier_models().values(), embedded_url)
         return _embedded_tiers(settings, embedded_url)

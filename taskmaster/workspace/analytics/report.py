@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from graphs.codegen.records import AttemptRecord
-from taskmaster.stats import Group, LedgerStats, by_type_and_tier, summarize
+from taskmaster.workspace.stats import Group, LedgerStats, by_type_and_tier, summarize
 from tasks.atomic import write_text_atomic
 
 STYLE = """

@@ -22,13 +22,14 @@ from graphs.codegen import CodegenContext
 from graphs.errors import GraphError
 from graphs.research import ResearchContext
 from graphs.taskmaster import RECURSION_LIMIT, Dispatcher, RunLimits, TaskmasterContext, build_taskmaster_graph
-from taskmaster.checkpoints import open_checkpointer
 from taskmaster.errors import AppError
-from taskmaster.ledger import Ledger, ledger_path
-from taskmaster.research_context import research_limits
-from taskmaster.run_records import RunRecords, records_path
-from taskmaster.runtime import breakdown_context, model_router
 from taskmaster.settings import Settings
+from taskmaster.workspace.checkpoints import open_checkpointer
+from taskmaster.workspace.ledger import Ledger, ledger_path
+from taskmaster.workspace.models import model_router
+from taskmaster.workspace.research_context import research_limits
+from taskmaster.workspace.run_records import RunRecords, records_path
+from taskmaster.workspace.runtime import breakdown_context
 from tasks.board import TaskBoard
 from tasks.claims import ClaimBook, claims_path
 from tasks.store import TaskFile
@@ -101,7 +102,7 @@ class LazyResources:
 
 def build_dispatcher(settings: Settings, resources: LazyResources, thread_id: str) -> Dispatcher:
     from taskmaster.cli.code_commands import escalation_matrix
-    from taskmaster.routing import start_policy_from_settings
+    from taskmaster.workspace.start_policy import start_policy_from_settings
 
     ledger = Ledger(ledger_path(settings.data_dir))
     matrix = escalation_matrix(settings)
