@@ -47,6 +47,13 @@ RESEARCH_CHARS = 2400
 class Workspace:
     """A project and its configured resources. Build it with `Workspace.open(path)`; use it as a context manager."""
 
+    # --- the public API: one module per capability; each function takes the workspace as its first argument -----
+    # (assigned here so the methods keep their modules' signatures and docstrings; keep one line per method; import
+    # each module at the top as `from taskmaster.workspace import planning as _planning`, lazy imports inside it)
+    # planning: parse_prd, expand, analyze_complexity
+    # research: research          knowledge: kb (property below)          tasks_api: tasks (property below)
+    # coding: code, verify        runs: run, runs, run_status, stats
+
     def __init__(self, settings: Settings, *, warn: Warn | None = None) -> None:
         self.settings = settings
         self.paths: WorkspacePaths = settings.paths
