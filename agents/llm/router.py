@@ -223,7 +223,9 @@ class ModelRouter:
         try:
             return self.config.tier_for(role)[0]
         except KeyError:
-            raise EndpointUnavailable(f"no tier is bound to role {role!r}; bind it under [roles] in taskmaster.toml") from None
+            raise EndpointUnavailable(
+                f"no tier is bound to role {role!r}; bind it under [roles] in taskmaster.toml"
+            ) from None
 
     def _invoke(self, tier_name: str, runnable: Runnable, messages: Sequence[BaseMessage]) -> AIMessage:
         start = time.perf_counter()
