@@ -12,6 +12,7 @@ and the ratios the ladder is for:
   1.5B verified pass@1 ÷ 1.5B single      target > 1
 
 Run: nice -n 5 .venv/bin/python bench/cascade.py [--limit 40] [--out bench/results/cascade.json]
+Two processes may share one --out, each with its own --only runs (the embedded servers have 2 slots).
 Every problem's result (with its tokens per tier and the load average when it ended) is saved as soon as it ends,
 and a re-run continues from there: `--limit 20` and later `--limit 40` costs 40 problems per run, not 60.
 `--fresh` starts over; `--report` only prints the table from the file.
@@ -20,6 +21,7 @@ and a re-run continues from there: `--limit 20` and later `--limit 40` costs 40 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import sys
@@ -37,7 +39,7 @@ RUNS: dict[str, tuple[str, str | None]] = {
 STRONG_TIERS = ("coder", "planner")
 
 
-def run(name: str, limit: int, project: Path, saved: dict[str, Any], save: Any) -> None:
+def run(name: str, limit: int, project: Path, saved: dict[str, Any], save: Any, max_tokens: int | None) -> None:
     """Problems not yet in `saved[name]` up to `limit`, each saved as it ends."""
     from taskmaster.evals.humaneval import run_humaneval
     from taskmaster.settings import load_settings
@@ -60,6 +62,11 @@ def run(name: str, limit: int, project: Path, saved: dict[str, Any], save: Any) 
         save()
 
     with model_router(settings) as router:
+        if max_tokens is not None:  # as `taskmaster eval humaneval --max-tokens`: a lower reply cap on every tier
+            for tier_name, tier in list(router.config.tiers.items()):
+                capped = min(tier.max_output_tokens, max_tokens)
+                router.config.tiers[tier_name] = tier.model_copy(update={"max_output_tokens": capped})
+        entry["max_tokens"] = max_tokens
         run_humaneval(
             router,
             policy=policy,
@@ -132,6 +139,7 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="discard the results already in --out")
     parser.add_argument("--report", action="store_true", help="only print the table from --out")
     parser.add_argument("--only", help="comma-separated run names to do (default all)")
+    parser.add_argument("--max-tokens", type=int, help="cap every tier's reply (SmolLM2 often rambles to its cap)")
     args = parser.parse_args()
 
     saved: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() and not args.fresh else {}
@@ -147,12 +155,18 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
 
         def save() -> None:
-            tmp = args.out.with_suffix(".tmp")
-            tmp.write_text(json.dumps(saved, indent=1))
-            tmp.replace(args.out)
+            """Merge this process's runs into the file under a lock: two processes may each do other runs."""
+            with open(args.out.with_suffix(".lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                current = json.loads(args.out.read_text()) if args.out.exists() else {}
+                current.update({name: saved[name] for name in wanted if name in saved})
+                tmp = args.out.with_suffix(".tmp")
+                tmp.write_text(json.dumps(current, indent=1))
+                tmp.replace(args.out)
 
         for name in wanted:
-            run(name, args.limit, project, saved, save)
+            run(name, args.limit, project, saved, save, args.max_tokens)
+        saved = json.loads(args.out.read_text()) if args.out.exists() else saved
     report(saved, args.limit)
 
 

@@ -100,6 +100,17 @@ def test_report_counts_tokens_and_solved_share_per_tier() -> None:
         run_humaneval(router, policy="single", tier="huge", limit=1)
 
 
+def test_each_problem_reports_its_own_tokens_and_a_run_can_start_midway() -> None:
+    """What bench/cascade.py resumes from: per-problem tokens per tier, and problems `start`..`limit`-1 only."""
+    router, _ = make_router(responder)
+    report = run_humaneval(router, policy="verified", tier="coder", limit=2, max_attempts=2)
+    first, second = report.results
+    assert first.tokens_by_tier == {"coder": {"input": 10, "output": 5}} and first.final_tier == "coder"
+    assert second.tokens_by_tier == {"coder": {"input": 20, "output": 10}}  # a failed try and its retry
+    rest = run_humaneval(router, policy="verified", tier="coder", limit=2, max_attempts=2, start=1)
+    assert [r.task_id for r in rest.results] == ["HumanEval/1"] and rest.problems == 1
+
+
 @pytest.mark.usefixtures("strong_server")
 def test_one_problem_solved_by_the_1_5b_tier_through_the_verified_loop(isolated_project: Path) -> None:
     """Quality on the real ladder: Qwen2.5-Coder-1.5B (coder tier) solves HumanEval/0 with verify + self-debug."""
