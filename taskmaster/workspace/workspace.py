@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from taskmaster.settings import Settings, load_settings
+from taskmaster.workspace import tasks_api as _tasks_api
 from taskmaster.workspace.paths import WorkspacePaths
 from taskmaster.workspace.threads import Finished, OnInterrupt, OnUpdate, ThreadResult, run_thread
 
@@ -53,6 +54,9 @@ class Workspace:
     # planning: parse_prd, expand, analyze_complexity
     # research: research          knowledge: kb (property below)          tasks_api: tasks (property below)
     # coding: code, verify        runs: run, runs, run_status, stats
+    @property
+    def tasks(self) -> _tasks_api.TasksAPI:
+        return _tasks_api.TasksAPI.of(self)  # tasks_api: list, get, next, set_status, add, update, move, tags…
 
     def __init__(self, settings: Settings, *, warn: Warn | None = None) -> None:
         self.settings = settings
