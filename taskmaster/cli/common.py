@@ -32,7 +32,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         ("agents.errors", "AgentError"),
         ("graphs.errors", "GraphError"),
         ("serving.errors", "ServingError"),
-        ("taskmaster.errors", "AppError"),
+        ("taskmaster.errors", "TaskmasterError"),
     ):
         try:
             found.append(getattr(importlib.import_module(module_name), attr))

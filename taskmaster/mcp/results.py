@@ -46,7 +46,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         ("knowledge.errors", "KnowledgeError"),
         ("agents.errors", "AgentError"),
         ("graphs.errors", "GraphError"),
-        ("taskmaster.errors", "AppError"),
+        ("taskmaster.errors", "TaskmasterError"),
     ):
         module = sys.modules.get(module_name) or importlib.import_module(module_name)
         found.append(getattr(module, attr))
