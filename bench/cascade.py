@@ -63,9 +63,9 @@ def run(name: str, limit: int, project: Path, saved: dict[str, Any], save: Any, 
 
     with model_router(settings) as router:
         if max_tokens is not None:  # as `taskmaster eval humaneval --max-tokens`: a lower reply cap on every tier
-            for tier_name, tier in list(router.config.tiers.items()):
-                capped = min(tier.max_output_tokens, max_tokens)
-                router.config.tiers[tier_name] = tier.model_copy(update={"max_output_tokens": capped})
+            for tier_name, spec in list(router.config.tiers.items()):
+                capped = min(spec.max_output_tokens, max_tokens)
+                router.config.tiers[tier_name] = spec.model_copy(update={"max_output_tokens": capped})
         entry["max_tokens"] = max_tokens
         run_humaneval(
             router,
