@@ -10,7 +10,6 @@ parsed fails the run before anything is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,8 @@ from agents.planner.schemas import TaskDraft
 from graphs.breakdown.drafts import nodes_from_drafts
 from graphs.breakdown.persist import build_tree, persist_tree
 from graphs.breakdown.sections import section_budget_chars, share_tasks, split_sections
-from graphs.breakdown.state import BreakdownInput, BreakdownState, PlanNode
+from graphs.breakdown.state import BreakdownInput, BreakdownOutput, BreakdownState, PlanNode
+from graphs.context import ContextResolver, context_seam
 from graphs.errors import EmptyInput, GraphError
 
 
@@ -49,16 +49,10 @@ class BreakdownContext:
     replace: bool = False  # parse mode: replace the tag's tasks instead of appending
 
 
-# Set by an app shell (e.g. LangGraph Studio) that runs the graph without passing a context object.
-context_factory: Callable[[], BreakdownContext] | None = None
-
-
 def ctx(runtime: Runtime[BreakdownContext]) -> BreakdownContext:
     if isinstance(runtime.context, BreakdownContext):
         return runtime.context
-    if context_factory is None:
-        raise GraphError("the breakdown graph needs a BreakdownContext (router, limits); pass context=…")
-    return context_factory()
+    raise GraphError("the breakdown graph needs a BreakdownContext (router, limits); pass context=…")
 
 
 def _brief(node: dict[str, Any], nodes: dict[str, Any]) -> TaskBrief:
@@ -194,21 +188,25 @@ def persist(state: BreakdownState, runtime: Runtime[BreakdownContext]) -> dict[s
     return {"written": True, "problems": problems}
 
 
-def build_breakdown_graph(checkpointer: Any = None) -> Any:
-    builder = StateGraph(BreakdownState, context_schema=BreakdownContext, input_schema=BreakdownInput)
-    builder.add_node("split", split)
-    builder.add_node("parse_section", parse_one_section)
+def build_breakdown_graph(checkpointer: Any = None, *, resolve_context: ContextResolver[Any, Any] | None = None) -> Any:
+    """The compiled graph; run it with a BreakdownContext, or with `resolve_context`'s plain values (Studio)."""
+    context_schema, live = context_seam(BreakdownContext, resolve_context)
+    builder = StateGraph(
+        BreakdownState, context_schema=context_schema, input_schema=BreakdownInput, output_schema=BreakdownOutput
+    )
+    builder.add_node("split", live(split))
+    builder.add_node("parse_section", live(parse_one_section))
     builder.add_node("merge", merge)
     builder.add_node("schedule", schedule)
-    builder.add_node("score", score)
-    builder.add_node("expand", expand)
+    builder.add_node("score", live(score))
+    builder.add_node("expand", live(expand))
     builder.add_node("finalize", finalize)
-    builder.add_node("persist", persist)
+    builder.add_node("persist", live(persist))
     builder.add_edge(START, "split")
     builder.add_conditional_edges("split", fan_out_sections, ["parse_section", "schedule"])
     builder.add_edge("parse_section", "merge")
     builder.add_edge("merge", "schedule")
-    builder.add_conditional_edges("schedule", route, ["score", "expand", "finalize"])
+    builder.add_conditional_edges("schedule", live(route), ["score", "expand", "finalize"])
     builder.add_edge("score", "schedule")
     builder.add_edge("expand", "schedule")
     builder.add_edge("finalize", "persist")

@@ -52,10 +52,15 @@ class BreakdownInput(TypedDict, total=False):
     research_context: str | None
 
 
-class BreakdownState(BreakdownInput, total=False):
+class BreakdownOutput(TypedDict, total=False):
+    """What a run returns: the tree, every planned node with its scores, what went wrong, whether it was written."""
+
+    tasks: list[dict[str, Any]]  # the finished tree (Task Master JSON)
+    nodes: Annotated[dict[str, Any], merge_dicts]  # dotted id → PlanNode (complexity scores, parents)
+    problems: Annotated[list[str], append]  # tasks that could not be scored or expanded, and why
+    written: bool  # False when the context has no tasks file (the tree is only returned)
+
+
+class BreakdownState(BreakdownInput, BreakdownOutput, total=False):
     sections: list[str]
     drafts: Annotated[dict[str, Any], merge_dicts]  # section index (str) → list of draft dicts
-    nodes: Annotated[dict[str, Any], merge_dicts]  # dotted id → PlanNode
-    problems: Annotated[list[str], append]
-    tasks: list[dict[str, Any]]  # the finished tree (Task Master JSON)
-    written: bool

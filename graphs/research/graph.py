@@ -25,6 +25,7 @@ from agents.errors import AgentError
 from agents.llm.router import ModelRouter
 from agents.researcher.agent import grade_passages, plan_queries, synthesize
 from agents.researcher.prompts import Passage
+from graphs.context import ContextResolver, context_seam
 from graphs.errors import GraphError
 from graphs.research.citations import FLAG_NOTHING_LEFT, FLAG_UNCITED, check_citations
 from graphs.research.extractive import (
@@ -35,7 +36,7 @@ from graphs.research.extractive import (
     looks_malformed,
     relevant_queries,
 )
-from graphs.research.state import ResearchInput, ResearchState, SourceRef
+from graphs.research.state import ResearchInput, ResearchOutput, ResearchState, SourceRef
 from knowledge.base import Hit, KnowledgeBase
 
 EMPTY_ANSWER = "The knowledge base is empty, so there is nothing to research; add documents to it first."
@@ -270,15 +271,19 @@ def verify_citations(state: ResearchState, runtime: Runtime[ResearchContext]) ->
     }
 
 
-def build_research_graph(checkpointer: Any = None) -> Any:
-    builder = StateGraph(ResearchState, context_schema=ResearchContext, input_schema=ResearchInput)
-    builder.add_node("inspect", inspect)
-    builder.add_node("plan", plan)
-    builder.add_node("retrieve", retrieve)
-    builder.add_node("collect", collect)
-    builder.add_node("grade", grade)
-    builder.add_node("synthesize", write)
-    builder.add_node("check_citations", verify_citations)
+def build_research_graph(checkpointer: Any = None, *, resolve_context: ContextResolver[Any, Any] | None = None) -> Any:
+    """The compiled graph; run it with a ResearchContext, or with `resolve_context`'s plain values (Studio)."""
+    context_schema, live = context_seam(ResearchContext, resolve_context)
+    builder = StateGraph(
+        ResearchState, context_schema=context_schema, input_schema=ResearchInput, output_schema=ResearchOutput
+    )
+    builder.add_node("inspect", live(inspect))
+    builder.add_node("plan", live(plan))
+    builder.add_node("retrieve", live(retrieve))
+    builder.add_node("collect", live(collect))
+    builder.add_node("grade", live(grade))
+    builder.add_node("synthesize", live(write))
+    builder.add_node("check_citations", live(verify_citations))
     builder.add_edge(START, "inspect")
     builder.add_conditional_edges("inspect", after_inspect, ["plan", END])
     builder.add_conditional_edges("plan", fan_out, ["retrieve"])

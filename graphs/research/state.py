@@ -34,15 +34,20 @@ class ResearchInput(TypedDict, total=False):
     task_context: str | None
 
 
-class ResearchState(ResearchInput, total=False):
+class ResearchOutput(TypedDict, total=False):
+    """What a run returns: the checked answer, the passages it cites, and how it was reached."""
+
+    answer: str
+    sources: list[SourceRef]  # the passages cited (or quoted) by the answer
+    flags: list[str]  # e.g. empty_knowledge_base, extractive, grading_fallback
+    removed_sentences: int  # sentences dropped by the citation check
+    queries: list[str]  # what was searched
+    passages: list[dict[str, Any]]  # numbered passages given to the model: {"n", **hit} ([n] in the answer)
+    problems: Annotated[list[str], append]
+
+
+class ResearchState(ResearchInput, ResearchOutput, total=False):
     empty: bool
-    queries: list[str]
     hits: Annotated[dict[str, Any], merge_hits]  # chunk id → Hit as a dict
-    passages: list[dict[str, Any]]  # numbered passages given to the model: {"n", **hit}
     relevant: list[str]  # chunk ids kept by grading
     draft: str  # the model's answer before the citation check
-    answer: str
-    sources: list[SourceRef]
-    flags: list[str]
-    removed_sentences: int
-    problems: Annotated[list[str], append]

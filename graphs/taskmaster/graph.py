@@ -23,8 +23,9 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
+from graphs.context import ContextResolver, context_seam
 from graphs.errors import GraphError
-from graphs.taskmaster.state import TaskmasterInput, TaskmasterState, WorkResult
+from graphs.taskmaster.state import TaskmasterInput, TaskmasterOutput, TaskmasterState, WorkResult
 from tasks.board import TaskBoard, Ticket
 from tasks.model import TaskStatus
 
@@ -62,15 +63,10 @@ class TaskmasterContext:
             self.events(task_id, event, detail)
 
 
-context_factory: Callable[[], TaskmasterContext] | None = None  # set by Studio entry points
-
-
 def ctx(runtime: Runtime[TaskmasterContext]) -> TaskmasterContext:
-    if runtime.context is not None:
-        return runtime.context
-    if context_factory is None:
+    if runtime.context is None:
         raise GraphError("the taskmaster graph needs a TaskmasterContext; run it through `taskmaster run`")
-    return context_factory()
+    return runtime.context
 
 
 def _counted(results: list[WorkResult]) -> list[WorkResult]:
@@ -177,12 +173,22 @@ def after_apply(state: TaskmasterState) -> str:
     return END if state.get("stop_reason") else "pick"
 
 
-def build_taskmaster_graph(checkpointer: Any = None) -> Any:
-    builder = StateGraph(TaskmasterState, context_schema=TaskmasterContext, input_schema=TaskmasterInput)
-    builder.add_node("seed", seed)
-    builder.add_node("pick", pick)
-    builder.add_node("work", work)
-    builder.add_node("apply", apply)
+def build_taskmaster_graph(
+    checkpointer: Any = None, *, resolve_context: ContextResolver[Any, Any] | None = None
+) -> Any:
+    """The compiled loop; run it with a TaskmasterContext, or with `resolve_context`'s plain values (Studio).
+
+    A resolver is called by every node of a run, so it returns the same live context throughout one run (the
+    limits count from the run's start) and a fresh one for the next.
+    """
+    context_schema, live = context_seam(TaskmasterContext, resolve_context)
+    builder = StateGraph(
+        TaskmasterState, context_schema=context_schema, input_schema=TaskmasterInput, output_schema=TaskmasterOutput
+    )
+    builder.add_node("seed", live(seed))
+    builder.add_node("pick", live(pick))
+    builder.add_node("work", live(work))
+    builder.add_node("apply", live(apply))
     builder.add_edge(START, "seed")
     builder.add_edge("seed", "pick")
     builder.add_conditional_edges("pick", after_pick, ["work", END])

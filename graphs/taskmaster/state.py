@@ -32,10 +32,15 @@ class TaskmasterInput(TypedDict, total=False):
     source_text: str | None  # a PRD or goal that seeds an empty tag before the loop starts
 
 
-class TaskmasterState(TaskmasterInput, total=False):
-    seeded: bool
-    batch: list[dict[str, Any]]
+class TaskmasterOutput(TypedDict, total=False):
+    """What a run returns: every task's result on this thread, why the loop stopped, and what it noticed."""
+
     results: Annotated[list[WorkResult], append]
-    applied: int  # results[:applied] are written to the tasks file
     stop_reason: StopReason | None
     notes: Annotated[list[str], append]
+
+
+class TaskmasterState(TaskmasterInput, TaskmasterOutput, total=False):
+    seeded: bool
+    batch: list[dict[str, Any]]
+    applied: int  # results[:applied] are written to the tasks file
