@@ -242,7 +242,7 @@ def test_a_new_tier_starts_from_the_spec_and_self_debug_keeps_its_own_feedback()
         return weak if n <= 3 else strong_broken if n == 4 else GOOD
 
     router, _ = make_router(respond)
-    state, records, _ = run(0, "standard_dev", router=router)
+    state, records, (graph, config, _) = run(0, "standard_dev", router=router)
     assert tiers(records) == ["fast"] * 3 + ["coder"] * 2 and state["solved_by"] == "coder"
 
     first_strong = "\n".join(m.content for m in code_requests[3])
@@ -254,7 +254,8 @@ def test_a_new_tier_starts_from_the_spec_and_self_debug_keeps_its_own_feedback()
     retry = "\n".join(m.content for m in code_requests[4])
     assert "STRONG" in retry and "WEAK" not in retry  # self-debug within the tier: its own code and errors
     assert "Your previous solution failed verification" in retry and "[syntax]" in retry
-    assert state["handoff"].startswith("A smaller model made 3 attempt(s)")
+    handoff = graph.get_state(config).values["handoff"]  # internal state: not part of the graph's output
+    assert handoff.startswith("A smaller model made 3 attempt(s)")
 
 
 def test_the_first_tier_gets_no_handoff_note() -> None:
@@ -267,5 +268,6 @@ def test_the_first_tier_gets_no_handoff_note() -> None:
         return GOOD
 
     router, _ = make_router(respond)
-    state, _, _ = run(0, "standard_dev", router=router)
-    assert state["status"] == "solved" and "<earlier_failures>" not in seen[0] and state["handoff"] == ""
+    state, _, (graph, config, _) = run(0, "standard_dev", router=router)
+    assert state["status"] == "solved" and "<earlier_failures>" not in seen[0]
+    assert graph.get_state(config).values["handoff"] == ""

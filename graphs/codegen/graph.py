@@ -33,7 +33,8 @@ from agents.llm.config import Tier
 from agents.llm.router import ModelRouter
 from agents.verification.judge import Judge, JudgeVerdict
 from graphs.codegen.records import AttemptRecord, AttemptRecorder
-from graphs.codegen.state import CodegenInput, CodegenState
+from graphs.codegen.state import CodegenInput, CodegenOutput, CodegenState
+from graphs.context import ContextResolver, context_seam
 from graphs.errors import EmptyInput, GraphError
 
 REVIEW_ACTIONS = ("approve", "edit", "skip")
@@ -356,18 +357,22 @@ def result_summary(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_codegen_graph(checkpointer: Any = None) -> Any:
-    builder = StateGraph(CodegenState, context_schema=CodegenContext, input_schema=CodegenInput)
-    builder.add_node("classify", classify_task)
-    builder.add_node("plan", plan)
-    builder.add_node("attempt", attempt)
-    builder.add_node("escalate", escalate)
+def build_codegen_graph(checkpointer: Any = None, *, resolve_context: ContextResolver[Any, Any] | None = None) -> Any:
+    """The compiled graph; run it with a CodegenContext, or with `resolve_context`'s plain values (Studio)."""
+    context_schema, live = context_seam(CodegenContext, resolve_context)
+    builder = StateGraph(
+        CodegenState, context_schema=context_schema, input_schema=CodegenInput, output_schema=CodegenOutput
+    )
+    builder.add_node("classify", live(classify_task))
+    builder.add_node("plan", live(plan))
+    builder.add_node("attempt", live(attempt))
+    builder.add_node("escalate", live(escalate))
     builder.add_node("review", review)
     builder.add_node("finish", finish)
     builder.add_edge(START, "classify")
-    builder.add_conditional_edges("classify", after_classify, ["plan", "review", "finish"])
+    builder.add_conditional_edges("classify", live(after_classify), ["plan", "review", "finish"])
     builder.add_edge("plan", "attempt")
-    builder.add_conditional_edges("attempt", route, ["attempt", "escalate", "review", "finish"])
+    builder.add_conditional_edges("attempt", live(route), ["attempt", "escalate", "review", "finish"])
     builder.add_edge("escalate", "plan")  # the stronger tier makes its own plan
     builder.add_edge("review", END)
     builder.add_edge("finish", END)

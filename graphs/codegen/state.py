@@ -23,21 +23,33 @@ class CodegenInput(TypedDict, total=False):
     research_context: str | None
 
 
-class CodegenState(CodegenInput, total=False):
+class CodegenOutput(TypedDict, total=False):
+    """What a run returns: the code and its tests, how it was verified, who solved it after how many tries.
+
+    While a human review is pending, `invoke` adds `__interrupt__` (the review's payload) and `status` is unset.
+    """
+
+    task_id: str
+    task_type: str | None  # as given, or as classified
+    complexity: int | None
+    tests: str | None  # the given tests, if any
     classified_by: str
-    plan: list[str]
-    tier_index: int  # position in the rule's chain
-    attempt: int  # attempts by the current worker
-    attempts: int  # attempts in all
-    escalations: int
+    plan: list[str]  # the last worker's plan
     code: str
     generated_tests: str
-    feedback: str  # the current tier's own verifier errors, for its next self-debug attempt
-    handoff: str  # after an escalation: which checks the smaller tier failed (never its code)
     passed: bool
     verification: dict[str, Any]
-    history: Annotated[list[dict[str, Any]], append]
+    history: Annotated[list[dict[str, Any]], append]  # one entry per attempt
     notes: Annotated[list[str], append]
     status: Status
     solved_by: str | None  # the worker tier whose code passed (or "human" after an edit)
+    attempts: int  # attempts in all
+    escalations: int
     review: dict[str, Any] | None
+
+
+class CodegenState(CodegenInput, CodegenOutput, total=False):
+    tier_index: int  # position in the rule's chain
+    attempt: int  # attempts by the current worker
+    feedback: str  # the current tier's own verifier errors, for its next self-debug attempt
+    handoff: str  # after an escalation: which checks the smaller tier failed (never its code)
