@@ -1,29 +1,23 @@
 """Task Master's tag commands: tags, add-tag, use-tag, delete-tag, rename-tag, copy-tag (model-free).
 
-They call tasks/tags.py, the same functions the MCP server uses; the active tag lives in .taskmaster/state.json
+They call the TasksAPI (ws.tasks), as the MCP server's tag tools do; the active tag lives in .taskmaster/state.json
 so `use-tag` here is seen by task-master and the other way round.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from taskmaster.cli.common import console, fail, one_line_errors
 from taskmaster.cli.options import JsonOpt, ProjectOpt
-from taskmaster.cli.task_options import task_settings
-from tasks import tags
+from taskmaster.cli.task_options import tasks_api
 
 NameArg = Annotated[str, typer.Argument(help="Tag name (letters, digits, - and _).")]
 DescriptionOpt = Annotated[str | None, typer.Option("--description", "-d", help="What the tag is for.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-
-
-def _path(project: Path | None) -> Path:
-    return task_settings(project).tasks_file
 
 
 @one_line_errors
@@ -33,36 +27,20 @@ def tags_command(
     as_json: JsonOpt = False,
 ) -> None:
     """List tags with task counts; the active one is marked."""
-    rows = tags.list_tags(_path(project))
+    with tasks_api(project) as api:
+        rows = api.tags()
     if as_json:
-        console.print_json(json.dumps(rows))
+        console.print_json(json.dumps([row.model_dump(exclude={"metadata"}) for row in rows]))
         return
     if not rows:
         console.print("No tags yet. Try: taskmaster add-task --title ... or taskmaster parse-prd PRD.md")
         return
     for row in rows:
-        mark = "*" if row["current"] else " "
-        line = f"{mark} {row['name']}: {row['tasks']} task(s), {row['completed']} done, {row['subtasks']} subtask(s)"
-        if show_metadata and row["description"]:
-            line += f" — {row['description']}"
+        mark = "*" if row.current else " "
+        line = f"{mark} {row.name}: {row.tasks} task(s), {row.completed} done, {row.subtasks} subtask(s)"
+        if show_metadata and row.description:
+            line += f" — {row.description}"
         console.print(line, markup=False, highlight=False)
-
-
-def _branch_tag(project: Path | None) -> str:
-    """Tag name from the current git branch (Task Master's --from-branch): invalid characters become '-'."""
-    import re
-    import subprocess
-
-    where = task_settings(project).project_dir
-    try:
-        branch = subprocess.run(
-            ["git", "symbolic-ref", "--short", "HEAD"], cwd=where, capture_output=True, text=True, timeout=30
-        ).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        branch = ""
-    if not branch or branch == "HEAD":
-        fail(f"{where} is not on a git branch; give the tag name instead of --from-branch")
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", branch).strip("-")
 
 
 @one_line_errors
@@ -77,20 +55,24 @@ def add_tag_command(
     project: ProjectOpt = None,
 ) -> None:
     """Create a tag (empty, or --copy-from-current / --copy-from TAG)."""
-    if from_branch:
-        name = _branch_tag(project)
-    if not name:
+    if not name and not from_branch:
         fail("give a tag name (or --from-branch)")
-    path = _path(project)
-    source = copy_from or (tags.current_tag(path) if copy_from_current else None)
-    result = tags.add_tag(path, name, copy_from=source, description=description)
-    console.print(f"Created tag {result['name']} with {result['tasks']} task(s).", markup=False)
+    with tasks_api(project) as api:
+        result = api.add_tag(
+            name,
+            copy_from=copy_from,
+            copy_from_current=copy_from_current,
+            from_branch=from_branch,
+            description=description,
+        )
+    console.print(f"Created tag {result.name} with {result.tasks} task(s).", markup=False)
 
 
 @one_line_errors
 def use_tag_command(name: NameArg, project: ProjectOpt = None) -> None:
     """Make a tag the active one (.taskmaster/state.json)."""
-    tags.use_tag(_path(project), name)
+    with tasks_api(project) as api:
+        api.use_tag(name)
     console.print(f"Now using tag {name}.", markup=False)
 
 
@@ -99,8 +81,9 @@ def delete_tag_command(name: NameArg, yes: YesOpt = False, project: ProjectOpt =
     """Delete a tag and its tasks (never master)."""
     if not yes and not typer.confirm(f"Delete tag {name} and all its tasks?", default=False):
         fail("nothing deleted; pass --yes to skip this question")
-    result = tags.delete_tag(_path(project), name)
-    console.print(f"Deleted tag {name} ({result['tasks']} task(s)).", markup=False)
+    with tasks_api(project) as api:
+        result = api.delete_tag(name)
+    console.print(f"Deleted tag {name} ({result.tasks} task(s)).", markup=False)
 
 
 @one_line_errors
@@ -110,7 +93,8 @@ def rename_tag_command(
     project: ProjectOpt = None,
 ) -> None:
     """Rename a tag."""
-    tags.rename_tag(_path(project), old, new)
+    with tasks_api(project) as api:
+        api.rename_tag(old, new)
     console.print(f"Renamed tag {old} to {new}.", markup=False)
 
 
@@ -122,8 +106,9 @@ def copy_tag_command(
     project: ProjectOpt = None,
 ) -> None:
     """Copy a tag and its tasks to a new tag."""
-    result = tags.copy_tag(_path(project), source, target, description=description)
-    console.print(f"Copied {source} to {target} ({result['tasks']} task(s)).", markup=False)
+    with tasks_api(project) as api:
+        result = api.copy_tag(source, target, description=description)
+    console.print(f"Copied {source} to {target} ({result.tasks} task(s)).", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -17,13 +17,7 @@ from rich.segment import Segment, Segments
 from taskmaster.cli.common import console, err_console, fail, one_line_errors
 from taskmaster.cli.options import JsonOpt, ProjectOpt, TagOpt
 from taskmaster.cli.render import task_panel, task_tree
-from taskmaster.cli.task_options import task_settings, task_store
-from tasks.dependencies import add_dependency, fix_dependencies, remove_dependency, validate_dependencies
-from tasks.editing import set_task_status
-from tasks.interop import export_taskmaster
-from tasks.select import next_task, parse_status
-from tasks.store import TaskFile
-from tasks.tree import find_task
+from taskmaster.cli.task_options import tasks_api
 
 StatusArg = Annotated[
     str | None,
@@ -32,10 +26,10 @@ StatusArg = Annotated[
 IdsArg = Annotated[str | None, typer.Argument(help="Task id(s), comma-separated (or use --id).")]
 
 
-def warn_problems(store: TaskFile) -> None:
+def warn_problems(problems: list[str]) -> None:
     """Name every entry the last load could not read: the rest was shown, these were not."""
-    for problem in store.problems:
-        err_console.print(f"[yellow]warning:[/] {problem.message}", markup=True, highlight=False)
+    for problem in problems:
+        err_console.print(f"[yellow]warning:[/] {problem}", markup=True, highlight=False)
 
 
 @one_line_errors
@@ -46,18 +40,19 @@ def list_tasks(
     as_json: JsonOpt = False,
 ) -> None:
     """List tasks as a tree with status, priority, complexity and dependencies."""
-    if status is not None:
-        parse_status(status)
-    store = task_store(project, tag)
-    tasks = store.load()
-    warn_problems(store)
+    with tasks_api(project, tag) as api:
+        if status is not None:
+            api.list(status=status)  # refuses an unknown status before anything is shown
+        listing = api.list()
+    warn_problems(listing.problems)
     if as_json:
-        console.print_json(json.dumps([t.to_json() for t in tasks]))
+        console.print_json(json.dumps([t.to_json() for t in listing.tasks]))
         return
-    if not tasks:
-        console.print(f"No tasks in tag {store.tag!r} yet. Try: taskmaster parse-prd PRD.md")
+    if not listing.tasks:
+        console.print(f"No tasks in tag {listing.tag!r} yet. Try: taskmaster parse-prd PRD.md")
         return
-    tree = task_tree(tasks, f"Tasks ({store.tag})", status)
+    # The tree keeps a parent whose subtasks match `status`, so it filters while drawing, not `api.list(status)`.
+    tree = task_tree(listing.tasks, f"Tasks ({listing.tag})", status)
     # Rendered as one run of segments: printing the Text itself re-splits it per line (~0.1 s for 800 lines).
     console.print(Segments([*tree.render(console), Segment.line()]), soft_wrap=True)
 
@@ -74,31 +69,30 @@ def show(
     key = task_id or id_opt
     if not key:
         fail("give a task id, e.g. taskmaster show 3 (or --id 3)")
-    store = task_store(project, tag)
-    task = find_task(store.load(), key)
+    with tasks_api(project, tag) as api:
+        entry = api.get(key)
     if as_json:
-        console.print_json(json.dumps(task.to_json()))
+        console.print_json(json.dumps(entry.task.to_json()))
     else:
-        console.print(task_panel(key, task))
+        console.print(task_panel(key, entry.task))
 
 
 @one_line_errors
 def next_command(project: ProjectOpt = None, tag: TagOpt = None, as_json: JsonOpt = False) -> None:
     """Show the next task to work on (Task Master's rule)."""
-    store = task_store(project, tag)
-    picked = next_task(store.load())
-    warn_problems(store)
+    with tasks_api(project, tag) as api:
+        picked = api.next()
+    warn_problems(api.problems)
     if picked is None:
         if as_json:
             console.print_json("null")
         else:
             console.print("Nothing is ready: every task is done, blocked by dependencies, or deferred.")
         return
-    full_id, task = picked
     if as_json:
-        console.print_json(json.dumps({**task.to_json(), "id": full_id}))
+        console.print_json(json.dumps({**picked.task.to_json(), "id": picked.id}))
     else:
-        console.print(task_panel(full_id, task))
+        console.print(task_panel(picked.id, picked.task))
 
 
 @one_line_errors
@@ -114,8 +108,8 @@ def set_status_command(
     ids, new_status = task_ids or id_opt, status or status_opt
     if not ids or not new_status:
         fail("give ids and a status, e.g. taskmaster set-status 3 done (or --id 3 --status done)")
-    parse_status(new_status)
-    changed = set_task_status(task_store(project, tag), ids, new_status)
+    with tasks_api(project, tag) as api:
+        changed = api.set_status(ids, new_status).changed
     console.print(f"Set {', '.join(changed) or ids} to {new_status}." if changed else f"{ids} already {new_status}.")
 
 
@@ -127,8 +121,8 @@ def add_dependency_command(
     tag: TagOpt = None,
 ) -> None:
     """Make a task depend on another; refused if it would create a cycle."""
-    with task_store(project, tag).edit() as tasks:
-        add_dependency(tasks, task_id, depends_on)
+    with tasks_api(project, tag) as api:
+        api.add_dependency(task_id, depends_on)
     console.print(f"Task {task_id} now depends on {depends_on}.")
 
 
@@ -140,8 +134,8 @@ def remove_dependency_command(
     tag: TagOpt = None,
 ) -> None:
     """Remove a dependency."""
-    with task_store(project, tag).edit() as tasks:
-        removed = remove_dependency(tasks, task_id, depends_on)
+    with tasks_api(project, tag) as api:
+        removed = api.remove_dependency(task_id, depends_on).changed
     console.print(
         f"Removed {task_id} → {depends_on}." if removed else f"Task {task_id} did not depend on {depends_on}."
     )
@@ -154,20 +148,17 @@ def validate_dependencies_command(
     fix: Annotated[bool, typer.Option("--fix", help="Remove missing and self references.")] = False,
 ) -> None:
     """Check for duplicate ids, missing references, self-references and cycles; exit 1 if any remain."""
-    store = task_store(project, tag)
-    if fix:
-        with store.edit() as tasks:
-            for problem in fix_dependencies(tasks):
-                console.print(f"fixed: {problem}")
-            problems = validate_dependencies(tasks)
-    else:
-        problems = validate_dependencies(store.load())
-    warn_problems(store)
+    with tasks_api(project, tag) as api:
+        check = api.validate_dependencies(fix=fix)
+    for fixed in check.fixed:
+        console.print(f"fixed: {fixed}")
+    warn_problems(check.load_problems)
+    problems = check.problems
     if problems:
         for problem in problems[1:]:
-            err_console.print(f"  {problem}", markup=False, highlight=False)
+            err_console.print(f"  {problem.message}", markup=False, highlight=False)
         hint = "give them distinct ids by hand" if problems[0].kind == "duplicate" else "edit them or use --fix"
-        fail(f"{len(problems)} dependency problem(s): {problems[0]}; {hint}")
+        fail(f"{len(problems)} dependency problem(s): {problems[0].message}; {hint}")
     console.print("Dependencies are valid.")
 
 
@@ -178,9 +169,8 @@ def import_command(
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite tags that exist here.")] = False,
 ) -> None:
     """Import every tag of a Task Master tasks.json; existing tags are merged unless --replace."""
-    if not source.is_file():
-        fail(f"{source} not found; give the path to a Task Master tasks.json")
-    results = task_store(project).import_from(source, replace=replace)
+    with tasks_api(project) as api:
+        results = api.import_file(source, replace=replace)
     for tag, result in results.items():
         skipped = f", kept our {len(result.skipped)} with the same ids" if result.skipped else ""
         console.print(f"{tag}: {len(result.added)} task(s) imported{skipped}")
@@ -193,8 +183,8 @@ def export_command(
     tag: Annotated[str | None, typer.Option("--tag", help="Export only this tag.")] = None,
 ) -> None:
     """Export to a Task Master tasks.json that the npm tool reads."""
-    settings = task_settings(project)
-    written = export_taskmaster(TaskFile(settings.tasks_file), dest, tag)
+    with tasks_api(project) as api:
+        written = api.export_file(dest, tag=tag)
     console.print(f"Exported {', '.join(written)} to {dest}")
 
 

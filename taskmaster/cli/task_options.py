@@ -1,52 +1,28 @@
-"""Where task commands find their tasks: the project's tasks.json and the active tag.
+"""How task commands reach their tasks: a TasksAPI for `--project`/`--tag` (and `--profile` for the AI forms).
 
-The tag is `--tag`, else a tag set in config (TASKMASTER_TAG or taskmaster.toml), else Task Master's active tag
-from `.taskmaster/state.json` (`currentTag`, which `use-tag` in either tool sets), else master.
-
-Task commands must start fast, and loading Settings costs ~0.1 s of imports. Settings only matter here for
-`tag` and `project_dir`, so they are loaded when a config source could set those (a TASKMASTER_* variable or a
-taskmaster.toml in the project or user config dir); otherwise the defaults are known without loading them.
+The place (project dir, tasks.json, tag) is resolved by `TasksAPI.for_project`: `--tag`, else a tag set in config
+(TASKMASTER_TAG or taskmaster.toml), else Task Master's active tag from `.taskmaster/state.json`, else master.
+Task commands must start fast and loading Settings costs ~0.1 s of imports, so Settings are loaded only when a config
+source exists; a Workspace (and the model) is opened only when an AI form needs it, and released when the command
+ends. Workspace warnings print as `warning: …` on stderr.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from taskmaster.workspace.paths import CONFIG_NAME, WorkspacePaths, user_config_path
-from tasks.store import TaskFile
-from tasks.tags import current_tag
+from taskmaster.cli.common import err_console
+from taskmaster.workspace.tasks_api import TasksAPI, opened_tasks
 
 
-@dataclass(frozen=True)
-class TaskPlace:
-    """The three things a task command needs from the configuration."""
-
-    project_dir: Path
-    tasks_file: Path
-    tag: str
+def warn(message: str) -> None:
+    err_console.print(f"[yellow]warning:[/] {message}", markup=True, highlight=False)
 
 
-def _configured(root: Path) -> bool:
-    """True if some config source exists that Settings would read (then Settings decide)."""
-    if any(key.startswith("TASKMASTER_") for key in os.environ):
-        return True
-    return (root / CONFIG_NAME).is_file() or user_config_path().is_file()
-
-
-def task_settings(project: Path | None, tag: str | None = None) -> TaskPlace:
-    """Project dir, tasks file and tag, resolved as described above."""
-    root = Path(project or Path.cwd()).resolve()
-    if _configured(root):
-        from taskmaster.cli.options import settings_for
-
-        settings = settings_for(project, tag)  # also falls back to state.json's currentTag
-        return TaskPlace(settings.project_dir, settings.tasks_file, settings.tag)
-    tasks_file = WorkspacePaths(root).tasks_file
-    return TaskPlace(root, tasks_file, tag or current_tag(tasks_file))
-
-
-def task_store(project: Path | None, tag: str | None = None) -> TaskFile:
-    place = task_settings(project, tag)
-    return TaskFile(place.tasks_file, tag=place.tag)
+@contextmanager
+def tasks_api(project: Path | None, tag: str | None = None, profile: str | None = None) -> Iterator[TasksAPI]:
+    """The TasksAPI for a command's --project/--tag/--profile, closing any workspace it opened."""
+    with opened_tasks(project, tag=tag, profile=profile, warn=warn) as api:
+        yield api

@@ -171,6 +171,8 @@ class TasksAPI:
         self.project_dir = Path(project_dir)
         self._workspace_source = workspace
         self._opened: Workspace | None = None  # a workspace this object opened itself, closed by `close()`
+        # Entries the last read could not understand (left in the file untouched), one message each.
+        self.problems: list[str] = []
 
     # --- construction ------------------------------------------------------------------------------------------
     @classmethod
@@ -251,6 +253,12 @@ class TasksAPI:
 
         return TaskFile(self.tasks_file, tag=tag or self.tag)
 
+    def _load(self) -> list[Task]:
+        store = self.store()
+        tasks = store.load()
+        self.problems = [problem.message for problem in store.problems]
+        return tasks
+
     def _entry(self, full_id: str, task: Task) -> TaskEntry:
         return TaskEntry(id=full_id, tag=self.tag, task=task)
 
@@ -265,8 +273,7 @@ class TasksAPI:
         wanted = _split(status) if status else None
         with translated():
             statuses = [parse_status(s).value for s in wanted] if wanted else None
-            store = self.store()
-            tasks = store.load()
+            tasks = self._load()
         counts = Counter(str(task.status) for _, task in iter_tasks(tasks))
         shown = [task for task in tasks if statuses is None or str(task.status) in statuses]
         if not with_subtasks:
@@ -277,7 +284,7 @@ class TasksAPI:
             tasks=shown,
             total=len(tasks),
             by_status=dict(counts),
-            problems=[problem.message for problem in store.problems],
+            problems=self.problems,
         )
 
     def get(self, task_id: str | int) -> TaskEntry:
@@ -292,7 +299,7 @@ class TasksAPI:
         if not ids:
             raise AppError("no task id given; pass ids like 3 or 3,4 or 3.2")
         with translated():
-            tasks = self.store().load()
+            tasks = self._load()
             return [self._entry(key, find_task(tasks, key)) for key in ids]
 
     def next(self) -> TaskEntry | None:
@@ -300,7 +307,7 @@ class TasksAPI:
         from tasks.select import next_task
 
         with translated():
-            picked = next_task(self.store().load())
+            picked = next_task(self._load())
         return None if picked is None else self._entry(*picked)
 
     def complexity_report(self, file: str | Path | None = None) -> ComplexityReport:
