@@ -161,12 +161,12 @@ def main() -> None:
             )
             graph = build_breakdown_graph(InMemorySaver())
             started = time.perf_counter()
+            config = {"configurable": {"thread_id": "large-prd"}, "max_concurrency": args.concurrency}
             result = graph.invoke(
-                {"mode": "parse", "source_text": prd, "num_tasks": args.num_tasks},
-                {"configurable": {"thread_id": "large-prd"}, "max_concurrency": args.concurrency},
-                context=context,
+                {"mode": "parse", "source_text": prd, "num_tasks": args.num_tasks}, config, context=context
             )
             wall = time.perf_counter() - started
+            sections = graph.get_state(config).values.get("sections", [])  # internal state, not the graph's output
     lines = prd.count("\n")
     kinds = {kind: sum(1 for k, _, _ in requests if k == kind) for kind in ("parse", "score", "expand")}
     largest = max(tokens for _, tokens, _ in requests)
@@ -181,7 +181,7 @@ def main() -> None:
         f"concurrency {args.concurrency}; token counts by {counter_name}"
     )
     print(
-        f"requests: {len(requests)} ({kinds['parse']} parse over {len(result.get('sections', []))} section groups, "
+        f"requests: {len(requests)} ({kinds['parse']} parse over {len(sections)} section groups, "
         f"{kinds['score']} score, {kinds['expand']} expand); tasks written: {len(result.get('tasks', []))}"
     )
     print(ratio_line("largest prompt + reply budget", largest + args.max_output, args.context, "tokens", False))

@@ -3,7 +3,7 @@
 from graphs.taskmaster.dispatch import Dispatcher
 from graphs.taskmaster.graph import RECURSION_LIMIT, RunLimits, TaskmasterContext, build_taskmaster_graph
 from graphs.taskmaster.routing import kind_of
-from graphs.taskmaster.state import TaskmasterInput, TaskmasterState, WorkResult
+from graphs.taskmaster.state import TaskmasterInput, TaskmasterOutput, TaskmasterState, WorkResult
 
 __all__ = [
     "RECURSION_LIMIT",
@@ -11,6 +11,7 @@ __all__ = [
     "RunLimits",
     "TaskmasterContext",
     "TaskmasterInput",
+    "TaskmasterOutput",
     "TaskmasterState",
     "WorkResult",
     "build_taskmaster_graph",
