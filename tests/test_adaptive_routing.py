@@ -191,7 +191,7 @@ def test_code_command_builds_the_policy_from_settings(isolated_project: Path, mo
     def fake_router(_settings):
         yield make_router(lambda schema, _m: {"steps": ["x"]} if schema == "CodePlan" else GOOD)[0]
 
-    monkeypatch.setattr(code_commands, "model_router", fake_router)
+    monkeypatch.setattr("taskmaster.workspace.models.model_router", fake_router)
     app = typer.Typer()
     code_commands.register(app)
     ledger = ledger_with(isolated_project, history(fast_solved=1, fast_failed=6))

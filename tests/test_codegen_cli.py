@@ -40,7 +40,7 @@ def cli(isolated_project: Path, monkeypatch: pytest.MonkeyPatch):
     def fake_router(settings: Any) -> Iterator[Any]:
         yield make_router(respond)[0]
 
-    monkeypatch.setattr(code_commands, "model_router", fake_router)
+    monkeypatch.setattr("taskmaster.workspace.models.model_router", fake_router)
     app = typer.Typer()
     code_commands.register(app)
     runner = CliRunner()

@@ -5,36 +5,21 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from agents.escalation import TASK_TYPES, EscalationMatrix
-from agents.llm.router import ModelRouter
-from graphs.codegen import CodegenContext, build_codegen_graph, result_summary
-from graphs.codegen.outputs import write_outputs
+from agents.escalation import TASK_TYPES
 from taskmaster.cli.common import console, err_console, fail, one_line_errors
-from taskmaster.cli.graph_runs import thread_id_for
-from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, TagOpt, settings_for, task_file
-from taskmaster.settings import Settings
-from taskmaster.workspace.checkpoints import open_checkpointer
-from taskmaster.workspace.ledger import Ledger, ledger_path
-from taskmaster.workspace.models import model_router
-from taskmaster.workspace.start_policy import start_policy_from_settings
-from taskmaster.workspace.stats import LedgerStats, summarize
-from tasks.model import TaskStatus
-from tasks.select import set_status
-from tasks.tree import find_task
+from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, TagOpt
+from taskmaster.workspace.coding import CodeResult, cap_reply_tokens
+from taskmaster.workspace.runs import LedgerStats
 
-TASK_STATUS_FOR = {
-    "solved": TaskStatus.DONE,
-    "approved": TaskStatus.DONE,
-    "edited": TaskStatus.DONE,
-    "failed": TaskStatus.REVIEW,
-    "skipped": TaskStatus.REVIEW,
-    "waiting": TaskStatus.REVIEW,
-}
+if TYPE_CHECKING:
+    from agents.escalation import EscalationMatrix
+    from taskmaster.settings import Settings
+    from taskmaster.workspace.workspace import Workspace
 
 SpecOpt = Annotated[str | None, typer.Option("--spec", help="What the code must do (instead of a task id).")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Directory for the code (default .taskmaster/code/<id>/).")]
@@ -58,60 +43,48 @@ ModelClassifyOpt = Annotated[
 
 
 # --- shared plumbing -----------------------------------------------------------------------------------------
+def open_workspace(project: Path | None, tag: str | None = None, profile: str | None = None) -> Workspace:
+    """The project's Workspace, its warnings printed as `warning: …` on stderr."""
+    from taskmaster.workspace import Workspace
+
+    def warn(message: str) -> None:
+        err_console.print(f"warning: {message}", markup=False, highlight=False)
+
+    return Workspace.open(project, tag=tag, profile=profile, warn=warn)
+
+
 def escalation_matrix(settings: Settings, attempts: int | None = None) -> EscalationMatrix:
-    """Settings' `escalation` section when the shell defines it, else the defaults."""
-    configured = getattr(settings, "escalation", None)
-    matrix = configured.model_copy(deep=True) if isinstance(configured, EscalationMatrix) else EscalationMatrix()
-    if attempts is not None:
-        for name, rule in matrix.rules.items():
-            matrix.rules[name] = rule.model_copy(update={"max_attempts": attempts})
-    return matrix
+    """Settings' escalation matrix (for the routing commands; the Workspace builds it)."""
+    from taskmaster.workspace import Workspace
+
+    return Workspace(settings).escalation_matrix(attempts)
 
 
-def cap_reply_tokens(router: ModelRouter, max_tokens: int | None) -> None:
-    if max_tokens is None:
-        return
-    for name, tier in list(router.config.tiers.items()):
-        router.config.tiers[name] = tier.model_copy(
-            update={"max_output_tokens": min(tier.max_output_tokens, max_tokens)}
-        )
-
-
-def _ledger(settings: Settings) -> Ledger:
-    return Ledger(ledger_path(settings.data_dir))
-
-
-# --- code ----------------------------------------------------------------------------------------------------
-def _task_inputs(settings: Settings, task_id: str) -> dict[str, Any]:
-    task = find_task(task_file(settings).load(), task_id)
-    parts = [task.title, task.description, task.details and f"Details: {task.details}"]
-    parts.append(task.test_strategy and f"Test strategy: {task.test_strategy}")
-    return {
-        "spec": "\n\n".join(p for p in parts if p),
-        "title": task.title,
-        "task_id": task_id,
-        "complexity": task.complexity,
-    }
-
-
-def _review_decision(review: str | None, edited: Path | None, payload: dict[str, Any]) -> dict[str, Any] | None:
-    if review is None and sys.stdin.isatty():
-        err_console.print(payload.get("code") or "(no code)", markup=False, highlight=False)
-        err_console.print(f"[yellow]verification {'passed' if payload.get('passed') else 'failed'}[/]")
-        review = typer.prompt("review action (approve/edit/skip)", default="skip")
-        if review == "edit" and edited is None:
-            edited = Path(typer.prompt("path of your edited code"))
-    if review is None:
+def ask_review(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """A pending human review, answered at the terminal (None without one: the run waits)."""
+    if not sys.stdin.isatty():
         return None
-    if review not in ("approve", "edit", "skip"):
-        fail(f"unknown review action {review!r}; use approve, edit (with --code FILE) or skip")
-    if review == "edit":
+    err_console.print(payload.get("code") or "(no code)", markup=False, highlight=False)
+    err_console.print(f"[yellow]verification {'passed' if payload.get('passed') else 'failed'}[/]")
+    action = typer.prompt("review action (approve/edit/skip)", default="skip")
+    edited = Path(typer.prompt("path of your edited code")) if action == "edit" else None
+    return review_answer(action, edited)
+
+
+def review_answer(action: str | None, edited: Path | None) -> dict[str, Any] | None:
+    """--review ACTION [--code FILE] as the graphs' decision."""
+    if action is None:
+        return None
+    if action not in ("approve", "edit", "skip"):
+        fail(f"unknown review action {action!r}; use approve, edit (with --code FILE) or skip")
+    if action == "edit":
         if edited is None:
             fail("--review edit needs your code: add --code FILE")
         return {"action": "edit", "code": edited.read_text(encoding="utf-8")}
-    return {"action": review}
+    return {"action": action}
 
 
+# --- code ----------------------------------------------------------------------------------------------------
 @one_line_errors
 def code_command(
     task_id: Annotated[str | None, typer.Argument(help="Task id from tasks.json (e.g. 3 or 3.2).")] = None,
@@ -132,80 +105,49 @@ def code_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Write code for a task (or --spec): verify, self-debug, escalate up the tiers, human review when needed."""
+    from taskmaster.workspace.coding import code
+
     if bool(task_id) == bool(spec):
         fail("give either a task id or --spec TEXT (not both)")
     if task_type is not None and task_type not in TASK_TYPES:
         fail(f"unknown task type {task_type!r}; use one of: {', '.join(TASK_TYPES)}")
-    settings = settings_for(project, tag, profile)
-    inputs = _task_inputs(settings, task_id) if task_id else {"spec": spec, "task_id": ""}
-    inputs["task_type"] = task_type
-    inputs["tests"] = tests.read_text(encoding="utf-8") if tests else None
-    thread_id = thread_id_for("code", {"inputs": inputs, "tag": settings.tag})
-    if research:
-        from taskmaster.workspace.research_context import retrieve_context
-
-        inputs["research_context"] = retrieve_context(settings, str(inputs["spec"])[:2000])
-    label = task_id or thread_id.removeprefix("code-")
-    out_dir = out or settings.data_dir / "code" / label.replace(".", "_")
-    matrix = escalation_matrix(settings, attempts)
-    config = {"configurable": {"thread_id": thread_id}}
-    with model_router(settings) as router, open_checkpointer(settings) as saver:
-        cap_reply_tokens(router, max_tokens)
-        graph = build_codegen_graph(saver)
-        context = CodegenContext(
-            router=router,
-            matrix=matrix,
-            record=_ledger(settings),
-            run_id=thread_id,
+    decision = review_answer(review, edited)
+    with open_workspace(project, tag, profile) as ws:
+        result = code(
+            ws,
+            task_id,
+            spec=spec,
+            task_type=task_type,
+            tests=tests,
+            review=decision,
+            on_review=ask_review,
+            attempts=attempts,
+            max_tokens=max_tokens,
+            fresh=fresh,
+            research=research,
             classify_with_model=classify_with_model,
-            start_policy=start_policy_from_settings(settings, run_id=thread_id),
+            out=out,
         )
-        snapshot = graph.get_state(config)
-        pending = bool(snapshot.next) and not fresh
-        if snapshot.values and not pending:
-            saver.delete_thread(thread_id)
-        if pending and snapshot.interrupts:
-            decision = _review_decision(review, edited, snapshot.interrupts[0].value)
-            state = graph.invoke(_resume(decision), config, context=context) if decision else dict(snapshot.values)
-        else:
-            state = graph.invoke(inputs, config, context=context)
-        while "__interrupt__" in state:
-            decision = _review_decision(review, edited, state["__interrupt__"][0].value)
-            if decision is None:
-                break
-            state = graph.invoke(_resume(decision), config, context=context)
-        cached = f" · {router.cache.counts.summary()}" if router.cache else ""
-        err_console.print(f"[dim]{router.meter.summary()}{cached} · thread {thread_id}[/]")
-    waiting = "__interrupt__" in state or (pending and not state.get("status"))
-    summary = {**result_summary(state), "status": "waiting" if waiting else state.get("status")}
-    written = write_outputs(out_dir, state, summary)
-    if task_id:
-        with task_file(settings).edit() as tasks:
-            set_status(tasks, task_id, TASK_STATUS_FOR[summary["status"]])
-    _print_result(summary, written, state.get("notes", []), as_json)
-    if waiting:
+    err_console.print(f"[dim]{result.usage} · thread {result.thread_id}[/]")
+    _print_result(result, as_json)
+    if result.status == "waiting":
         err_console.print(
             f"waiting for human review: re-run the same command with --review approve|skip "
-            f"(or --review edit --code FILE); the code is in {out_dir}"
+            f"(or --review edit --code FILE); the code is in {result.out_dir}"
         )
 
 
-def _resume(decision: dict[str, Any]) -> Any:
-    from langgraph.types import Command
-
-    return Command(resume=decision)
-
-
-def _print_result(summary: dict[str, Any], written: list[Path], notes: list[str], as_json: bool) -> None:
+def _print_result(result: CodeResult, as_json: bool) -> None:
     if as_json:
-        console.print_json(data={**summary, "files": [str(p) for p in written], "notes": notes})
+        console.print_json(result.model_dump_json())
         return
     table = Table(title="Code generation", show_header=False)
+    summary = result.model_dump()
     for key in ("task_id", "task_type", "complexity", "status", "solved_by", "attempts", "escalations"):
         table.add_row(key.replace("_", " "), str(summary.get(key) if summary.get(key) is not None else "-"))
-    table.add_row("files", "\n".join(str(p) for p in written))
+    table.add_row("files", "\n".join(result.files))
     console.print(table)
-    for note in notes:
+    for note in result.notes:
         err_console.print(f"[dim]{note}[/]")
 
 
@@ -262,20 +204,20 @@ def stats_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Success rate by tier and type, attempts, escalations, tokens, latency and cost saved by running locally."""
-    settings = settings_for(project)
+    from taskmaster.workspace.runs import ledger_records, stats
+
     moment = _parse_since(since)
-    path = ledger_path(settings.data_dir)
-    records = [row.record for row in Ledger(path).rows(moment)] if path.exists() else []
-    stats = summarize(records)
-    if png or html:
-        _write_charts(records, png, html, moment)
+    with open_workspace(project) as ws:
+        summary = stats(ws, moment)
+        if png or html:
+            _write_charts(ledger_records(ws, moment), png, html, moment)
     if as_json:
-        console.print_json(data=stats.as_dict())
+        console.print_json(summary.model_dump_json())
         return
-    if not records:
+    if not summary.attempts:
         err_console.print("no code-generation attempts recorded yet; run `taskmaster code` or `taskmaster eval`")
         return
-    for table in _stats_tables(stats):
+    for table in _stats_tables(summary):
         console.print(table)
 
 
@@ -313,21 +255,20 @@ def humaneval_command(
 
     if policy not in POLICIES:
         fail(f"unknown policy {policy!r}; use one of: {', '.join(POLICIES)}")
-    settings = settings_for(project, None, profile)
-    matrix = escalation_matrix(settings)
 
     def progress(result: Any) -> None:
         mark = "[green]pass[/]" if result.passed else "[red]fail[/]"
         err_console.print(f"{result.task_id}: {mark} ({result.status}, {result.attempts} attempts, {result.seconds}s)")
 
-    with model_router(settings) as router:
+    with open_workspace(project, None, profile) as ws:
+        router = ws.router()
         cap_reply_tokens(router, max_tokens)
         report = run_humaneval(
             router,
             policy=policy,
             limit=limit,
-            matrix=matrix,
-            record=_ledger(settings),
+            matrix=ws.escalation_matrix(),
+            record=ws.ledger(),
             max_attempts=attempts,
             tier=tier,
             on_result=progress,

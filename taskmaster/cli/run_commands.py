@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
 from taskmaster.cli.common import console, err_console, fail, one_line_errors
-from taskmaster.cli.inputs import read_text_input
-from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, TagOpt, settings_for
+from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, TagOpt
+
+if TYPE_CHECKING:
+    from taskmaster.workspace.runs import RunSummary
 
 KIND_LABELS = {"done": "done", "review": "to review", "deferred": "deferred", "expanded": "broken down"}
 
@@ -35,16 +36,6 @@ def _progress_sink(progress: Progress, bar: Any) -> Any:
         progress.update(bar, description=f"running: {done}" if done else "running")
 
     return on_update
-
-
-def _decider(review: str | None, edited: Path | None) -> Any:
-    from taskmaster.cli.code_commands import _review_decision
-
-    def decide(payload: dict[str, Any]) -> dict[str, Any] | None:
-        return _review_decision(None, None, payload) if sys.stdin.isatty() else None
-
-    first = _review_decision(review, edited, {}) if review else None
-    return first, decide
 
 
 @one_line_errors
@@ -74,7 +65,8 @@ def run_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Work through the tasks on its own: next ready task → research, code, plan or break down → verify → status."""
-    from taskmaster.workspace.autonomy import RunRequest, run_autonomous
+    from taskmaster.cli.code_commands import ask_review, open_workspace, review_answer
+    from taskmaster.workspace.runs import run
 
     if prd is not None and goal is not None:
         fail("give --prd or --goal, not both")
@@ -82,27 +74,24 @@ def run_command(
         fail("--review answers a paused run: add --resume THREAD (see `taskmaster runs`)")
     if goal is not None and not goal.strip():
         fail("the goal is empty; describe what you want to build")
-    settings = settings_for(project, tag, profile)
-    if prd is not None:
-        source: str | None = read_text_input(prd, max_bytes=settings.breakdown.max_prd_bytes)
-    else:
-        source = f"# Goal\n\n{goal.strip()}\n" if goal else None
-    first, decide = _decider(review, edited)
-    request = RunRequest(
-        source_text=source,
-        max_tasks=max_tasks,
-        max_minutes=max_minutes,
-        token_budget=token_budget,
-        concurrency=concurrency,
-        resume=resume,
-        review=first,
-    )
+    first = review_answer(review, edited)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=None), TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=True) as progress:
-        bar = progress.add_task("running", total=None)
-        summary = run_autonomous(settings, request, on_update=_progress_sink(progress, bar), decide=decide)
+    with open_workspace(project, tag, profile) as ws, Progress(*columns, console=err_console, transient=True) as bar:
+        summary = run(
+            ws,
+            prd=prd,
+            goal=goal,
+            max_tasks=max_tasks,
+            max_minutes=max_minutes,
+            token_budget=token_budget,
+            concurrency=concurrency,
+            resume=resume,
+            review=first,
+            on_update=_progress_sink(bar, bar.add_task("running", total=None)),
+            decide=ask_review,
+        )
     if as_json:
-        typer.echo(json.dumps(summary.as_json(), ensure_ascii=False))
+        typer.echo(summary.model_dump_json())
     else:
         _print_summary(summary)
     if summary.stop_reason == "human_review":
@@ -121,7 +110,7 @@ def _id_column(header: str, ids: list[str]) -> Column:
     return Column(header, no_wrap=True, min_width=max([len(header), *map(len, ids)]), overflow="ignore")
 
 
-def _print_summary(summary: Any) -> None:
+def _print_summary(summary: RunSummary) -> None:
     console.print(f"Run {summary.thread_id}", soft_wrap=True, highlight=False)
     table = Table(show_header=False)
     table.add_row("stopped because", summary.stop_reason.replace("_", " "))
@@ -147,25 +136,27 @@ def runs_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Recent autonomous runs (thread ids to --resume), or one run's task-by-task events."""
-    from taskmaster.workspace.run_records import RunRecords, records_path
+    from taskmaster.cli.code_commands import open_workspace
+    from taskmaster.workspace.runs import run_status, runs
 
-    settings = settings_for(project)
-    records = RunRecords(records_path(settings.data_dir))
-    if thread is not None:
-        row = records.get(thread)
-        if row is None:
-            fail(f"no run {thread!r} in this project; list runs with `taskmaster runs`")
-        events = records.events(thread)
-        if as_json:
-            typer.echo(json.dumps([{"task_id": t, "event": e, "pid": p, **d} for t, e, p, d in events]))
+    with open_workspace(project) as ws:
+        if thread is not None:
+            status = run_status(ws, thread)
+            if as_json:
+                typer.echo(
+                    json.dumps(
+                        [{"task_id": e.task_id, "event": e.event, "pid": e.pid, **e.detail} for e in status.events]
+                    )
+                )
+                return
+            row = status.run
+            console.print(f"Run {thread} ({row.state}, {row.stop_reason or '-'})", soft_wrap=True, highlight=False)
+            lines = [(e.task_id, [e.event, ", ".join(f"{k}={v}" for k, v in e.detail.items())]) for e in status.events]
+            _print_rows(["task", "event", "detail"], lines, room=40)
             return
-        console.print(f"Run {thread} ({row.state}, {row.stop_reason or '-'})", soft_wrap=True, highlight=False)
-        lines = [(t, [e, ", ".join(f"{k}={v}" for k, v in d.items())]) for t, e, _, d in events]
-        _print_rows(["task", "event", "detail"], lines, room=40)
-        return
-    rows = records.recent(limit)
+        rows = runs(ws, limit)
     if as_json:
-        typer.echo(json.dumps([{**r.__dict__} for r in rows], default=str))
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows]))
         return
     if not rows:
         err_console.print("no runs yet; start one with `taskmaster run`")

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from taskmaster.settings import Settings, load_settings
+from taskmaster.workspace import coding as _coding
+from taskmaster.workspace import runs as _runs
 from taskmaster.workspace import tasks_api as _tasks_api
 from taskmaster.workspace.paths import WorkspacePaths
 from taskmaster.workspace.threads import Finished, OnInterrupt, OnUpdate, ThreadResult, run_thread
@@ -54,6 +56,12 @@ class Workspace:
     # planning: parse_prd, expand, analyze_complexity
     # research: research          knowledge: kb (property below)          tasks_api: tasks (property below)
     # coding: code, verify        runs: run, runs, run_status, stats
+    code = _coding.code
+    verify = _coding.verify
+    run = _runs.run
+    runs = _runs.runs
+    run_status = _runs.run_status
+    stats = _runs.stats
     @property
     def tasks(self) -> _tasks_api.TasksAPI:
         return _tasks_api.TasksAPI.of(self)  # tasks_api: list, get, next, set_status, add, update, move, tags…
