@@ -21,7 +21,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,30 +280,3 @@ def embedded_pool(settings: EmbeddedSettings) -> Iterator[EmbeddedPool]:
         yield pool
     finally:
         pool.close()
-
-
-@contextmanager
-def embedded_servers(settings: EmbeddedSettings) -> Iterator[dict[str, EmbeddedServer]]:
-    """A shared server for every model the tiers use, all started at once (before the lazy EmbeddedPool; kept
-    until every caller builds its router with `start_server=embedded_pool(...).url`)."""
-    runtime = settings.runtime_dir or default_runtime_dir()
-    models = sorted(set(settings.tier_models().values()))
-    servers = [EmbeddedServer(settings, runtime, model) for model in models]
-    with ThreadPoolExecutor(max_workers=len(servers)) as pool:
-        outcomes = list(pool.map(_try_acquire, servers))
-    failed = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
-    try:
-        if failed:
-            raise failed[0]
-        yield {server.model: server for server in servers}
-    finally:
-        for server, outcome in zip(servers, outcomes, strict=True):
-            if not isinstance(outcome, Exception):
-                server.release()
-
-
-def _try_acquire(server: EmbeddedServer) -> EmbeddedServer | Exception:
-    try:
-        return server.acquire()
-    except Exception as exc:  # re-raised by the caller after the others are released
-        return exc
