@@ -97,8 +97,8 @@ def test_models_lists_tiers_roles_and_live_health(isolated_project: Path, embedd
     result = runner.invoke(app, ["models", "--json"])
     assert result.exit_code == 0, result.output + result.stderr
     data = json.loads(result.output)
-    assert data["profile"] == "embedded" and data["embedded"]["running"] is True
-    assert data["embedded"]["base_url"] == url and data["roles"]["researcher"] == "planner"
+    assert data["profile"] == "embedded" and data["embedded"]["smollm2"]["running"] is True
+    assert data["embedded"]["smollm2"]["base_url"] == url and data["roles"]["researcher"] == "planner"
     planner = data["tiers"]["planner"]
     assert planner["model"] == "smollm2" and planner["context_length"] == 8192 and planner["max_output_tokens"] == 768
     assert planner["cost_per_1m_input"] == 0.0
@@ -113,7 +113,8 @@ def test_models_lists_tiers_roles_and_live_health(isolated_project: Path, embedd
 def test_models_does_not_start_the_embedded_server(isolated_project: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["models", "--json"], env={"TASKMASTER_EMBEDDED__RUNTIME_DIR": str(tmp_path / "rt")})
     data = json.loads(result.output)
-    assert data["embedded"] == {"running": False, "base_url": None, "pid": None}
+    tiers = ["planner", "fast", "coder"]
+    assert data["embedded"] == {"smollm2": {"tiers": tiers, "running": False, "base_url": None, "pid": None}}
     assert data["tiers"]["fast"]["endpoints"][0]["detail"] == doctor_commands.NOT_RUNNING
     assert not (tmp_path / "rt").exists()
 

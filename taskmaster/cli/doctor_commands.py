@@ -1,7 +1,8 @@
 """`taskmaster doctor` (is everything a run needs working?) and `taskmaster models` (what is configured).
 
 `doctor` exits 1 when any check fails, so scripts can gate on it; warnings (low disk) are printed but pass.
-`models` never starts a server: for the embedded profile it only reports whether the shared one is running.
+`doctor` starts (or joins) every embedded model's server so each is checked; `models` never starts one: for the
+embedded profile it reports, per model, whether its shared server is running.
 """
 
 from __future__ import annotations
@@ -24,16 +25,14 @@ from taskmaster.workspace.profiles import model_config
 
 NOT_RUNNING = "not running; the CLI starts it on demand"
 MARK = {"ok": "ok  ", "info": "info", "warn": "WARN", "fail": "FAIL"}
-# model_config needs a URL for the embedded profile even when its server is down; nothing listens on port 0.
-EMBEDDED_PLACEHOLDER_URL = "http://127.0.0.1:0/v1"
 
 
 def _model_checks(settings: Settings) -> list[diagnostics.Check]:
     from taskmaster.workspace.models import model_router
 
     try:
-        with model_router(settings) as router:  # starts (or shares) the embedded server for that profile
-            return diagnostics.check_model_config(router.config, settings.health_timeout_s)
+        with model_router(settings) as router:  # check_router starts (or joins) each embedded model's server
+            return diagnostics.check_router(router, settings.health_timeout_s)
     except (AppError, AgentError, ServingError) as exc:
         return [diagnostics.Check("models", settings.profile, "fail", str(exc))]
 
@@ -77,42 +76,41 @@ def register(app: typer.Typer) -> None:
     def models(project: ProjectOpt = None, profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
         """The profile's tiers (model, endpoints, backend, context, output tokens, costs), roles and live health."""
         settings = settings_for(project, profile=profile)
-        embedded = diagnostics.embedded_status(settings) if settings.profile == "embedded" else None
-        url = (embedded.base_url if embedded and embedded.running else None) or EMBEDDED_PLACEHOLDER_URL
-        config = model_config(settings, url if embedded else None)
+        embedded = diagnostics.embedded_statuses(settings) if settings.profile == "embedded" else {}
+        config = model_config(settings)  # embedded tiers name their model's server; none is started here
         egress = settings.egress()
         health: dict[str, dict[str, object]] = {}
         for tier in config.tiers.values():
             for ep in tier.endpoints:
-                if ep.base_url in health:
+                key = _key(ep)
+                if key in health:
                     continue
-                if embedded and ep.base_url == url and not embedded.running:
-                    health[ep.base_url] = {"ok": False, "detail": NOT_RUNNING, "models": []}
+                status = embedded.get(ep.server)
+                if status and not status.running:
+                    health[key] = {"ok": False, "detail": NOT_RUNNING, "models": []}
                     continue
+                url = status.base_url if status else ep.base_url
                 try:  # the egress rule first: a refused host never sees a request, let alone the API key
-                    egress.check(ep.base_url)
+                    egress.check(url)
                 except AgentError as exc:
-                    health[ep.base_url] = {"ok": False, "detail": f"refused ({exc})", "models": []}
+                    health[key] = {"ok": False, "detail": f"refused ({exc})", "models": []}
                     continue
-                result = probe(Endpoint(base_url=ep.base_url, api_key=ep.api_key), settings.health_timeout_s, egress)
+                result = probe(Endpoint(base_url=url, api_key=ep.api_key), settings.health_timeout_s, egress)
                 detail = f"ok in {result.latency_ms:.0f} ms" if result.ok else f"down ({result.error})"
-                health[ep.base_url] = {"ok": result.ok, "detail": detail, "models": list(result.models)}
+                health[key] = {"ok": result.ok, "detail": detail, "models": list(result.models), "url": url}
         if as_json:
-            tiers = {
-                name: {
-                    **tier.model_dump(mode="json", exclude={"endpoints"}),
-                    "endpoints": _endpoints_json(tier, health),
-                }
-                for name, tier in config.tiers.items()
-            }
+            tiers = {name: _tier_json(tier, health) for name, tier in config.tiers.items()}
             payload: dict[str, object] = {"profile": settings.profile, "tiers": tiers, "roles": config.roles}
             if embedded:
-                payload["embedded"] = {"running": embedded.running, "base_url": embedded.base_url, "pid": embedded.pid}
+                payload["embedded"] = {
+                    model: {"tiers": list(s.tiers), "running": s.running, "base_url": s.base_url, "pid": s.pid}
+                    for model, s in embedded.items()
+                }
             typer.echo(json.dumps(payload, indent=2))
             return
         typer.echo(f"profile: {settings.profile}")
-        if embedded:
-            typer.echo(f"embedded server ({settings.embedded.model}): {embedded.detail}")
+        for model, status in embedded.items():
+            typer.echo(f"embedded server {model} ({', '.join(status.tiers)}): {status.detail}")
         for name, tier in config.tiers.items():
             costs = f"${tier.cost_per_1m_input:g}/${tier.cost_per_1m_output:g} per 1M tokens in/out"
             cloud = ", cloud" if tier.cloud else ""
@@ -121,9 +119,15 @@ def register(app: typer.Typer) -> None:
                 f"max output {tier.max_output_tokens}, {costs}{cloud}"
             )
             for ep in tier.endpoints:
-                shown = "(embedded, not running)" if embedded and not embedded.running else ep.base_url
-                typer.echo(f"  endpoint {shown} [{ep.backend.value}]: {health[ep.base_url]['detail']}")
+                url = health[_key(ep)].get("url")
+                shown = url or (f"(embedded {ep.server}, not running)" if ep.server else ep.base_url)
+                typer.echo(f"  endpoint {shown} [{ep.backend.value}]: {health[_key(ep)]['detail']}")
         typer.echo("roles: " + ", ".join(f"{role} -> {tier}" for role, tier in config.roles.items()))
+
+
+def _key(endpoint: Endpoint) -> str:
+    """One health row per server: an embedded model's by name (its URL is known only while it runs)."""
+    return endpoint.base_url or f"server:{endpoint.server}"
 
 
 def _tier_json(tier: Tier, health: dict[str, dict[str, object]]) -> dict[str, object]:
@@ -131,7 +135,10 @@ def _tier_json(tier: Tier, health: dict[str, dict[str, object]]) -> dict[str, ob
 
 
 def _endpoints_json(tier: Tier, health: dict[str, dict[str, object]]) -> list[dict[str, object]]:
-    return [
-        {"base_url": ep.base_url, "backend": ep.backend.value, "has_api_key": bool(ep.api_key), **health[ep.base_url]}
-        for ep in tier.endpoints
-    ]
+    rows = []
+    for ep in tier.endpoints:
+        found = dict(health[_key(ep)])
+        url = found.pop("url", None) or ep.base_url or None
+        server = {"server": ep.server} if ep.server else {}
+        rows.append({"base_url": url, **server, "backend": ep.backend.value, "has_api_key": bool(ep.api_key), **found})
+    return rows

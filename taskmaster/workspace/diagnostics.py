@@ -28,6 +28,7 @@ from agents.llm.egress import LOOPBACK_ONLY, Egress
 from agents.llm.endpoints import EndpointHealth, probe
 from agents.llm.router import ModelRouter
 from knowledge.config import KnowledgeConfig
+from serving.errors import ServingError
 from serving.process import cmdline_of, pid_alive
 from taskmaster.settings import Settings
 
@@ -210,6 +211,23 @@ def _one_line(exc: BaseException) -> str:
     return text[:300] if text else type(exc).__name__
 
 
+def check_router(router: ModelRouter, timeout_s: float = 3.0) -> list[Check]:
+    """`doctor` on the router a run would use: every tier's servers, the embedded ones started (or joined) first, so
+    each model the profile serves gets its rows; a server that cannot start is one failed row naming its tiers."""
+    tiers: dict[str, Tier] = {}
+    failed: dict[str, tuple[list[str], str]] = {}
+    for name, tier in router.config.tiers.items():
+        try:
+            tiers[name] = tier.model_copy(update={"endpoints": router.endpoints(name)})
+        except (AgentError, ServingError) as exc:
+            label = " / ".join(e.label for e in tier.endpoints)
+            failed.setdefault(label, ([], str(exc)))[0].append(name)
+    checks = [Check("endpoint", f"{'/'.join(names)} @ {label}", "fail", why) for label, (names, why) in failed.items()]
+    if tiers:
+        checks += check_model_config(router.config.model_copy(update={"tiers": tiers}), timeout_s)
+    return checks
+
+
 def check_model_config(config: ModelConfig, timeout_s: float = 3.0) -> list[Check]:
     """Every distinct (endpoint, model) once, naming all tiers that use it."""
     groups: dict[tuple[str, str], tuple[Endpoint, Tier, list[str]]] = {}
@@ -358,7 +376,7 @@ def system_checks(settings: Settings) -> list[Check]:
     return [check_gpus(), qdrant, *check_disk(data_dirs(settings))]
 
 
-# --- the embedded server, without starting it -------------------------------------------------------
+# --- the embedded servers, without starting them ------------------------------------------------------
 def embedded_runtime_dir(settings: Settings) -> Path:
     from serving.embedded import default_runtime_dir
 
@@ -367,29 +385,42 @@ def embedded_runtime_dir(settings: Settings) -> Path:
 
 @dataclass(frozen=True)
 class EmbeddedStatus:
+    model: str
+    tiers: tuple[str, ...]  # the tiers this model's server serves
     running: bool
     base_url: str | None
     pid: int | None
     detail: str
 
 
-def embedded_status(settings: Settings) -> EmbeddedStatus:
-    """Whether the shared embedded server is up, read from the state file `serving.embedded` writes."""
+def embedded_statuses(settings: Settings) -> dict[str, EmbeddedStatus]:
+    """Whether each embedded model's shared server is up (one per model, in tier order), read from the state files
+    `serving.embedded` writes; nothing is started."""
+    tiers: dict[str, list[str]] = {}
+    for tier, model in settings.embedded.tier_models().items():
+        tiers.setdefault(model, []).append(tier)
+    return {model: _embedded_status(settings, model, tuple(names)) for model, names in tiers.items()}
+
+
+def _embedded_status(settings: Settings, model: str, tiers: tuple[str, ...]) -> EmbeddedStatus:
     from serving.embedded import HOST, SERVER_MODULE, EmbeddedServer
 
-    state_file = embedded_runtime_dir(settings) / f"{EmbeddedServer(settings.embedded).key}.json"
+    state_file = embedded_runtime_dir(settings) / f"{EmbeddedServer(settings.embedded, model=model).key}.json"
     try:
         state = json.loads(state_file.read_text())
         pid, port = int(state["pid"]), int(state["port"])
     except (OSError, ValueError, KeyError, TypeError):
-        return EmbeddedStatus(False, None, None, "not running; the CLI starts it on demand")
+        return EmbeddedStatus(model, tiers, False, None, None, "not running; the CLI starts it on demand")
     if not (pid_alive(pid) and SERVER_MODULE in cmdline_of(pid)):
-        return EmbeddedStatus(False, None, pid, "not running (stale state file); the CLI starts it on demand")
+        return EmbeddedStatus(
+            model, tiers, False, None, pid, "not running (stale state file); the CLI starts it on demand"
+        )
     url = f"http://{HOST}:{port}/v1"
     health = probe(Endpoint(base_url=url, backend=Backend.LLAMACPP), 2.0)
     if not health.ok:
-        return EmbeddedStatus(False, url, pid, f"process {pid} is up but {url} does not answer ({health.error})")
-    return EmbeddedStatus(True, url, pid, f"running, pid {pid}")
+        detail = f"process {pid} is up but {url} does not answer ({health.error})"
+        return EmbeddedStatus(model, tiers, False, url, pid, detail)
+    return EmbeddedStatus(model, tiers, True, url, pid, f"running, pid {pid}")
 
 
 def report_json(checks: list[Check]) -> str:
