@@ -1,24 +1,34 @@
 """Task Master's model tools: parse_prd, expand_task, expand_all, analyze_project_complexity, research, models.
 
-They build the same graphs with the same contexts as the CLI's parse-prd/expand/analyze-complexity/research
-(taskmaster.workspace.runtime, checkpoint thread ids from the CLI's `thread_id_for`, so a run interrupted in one
-resumes in the other), on the process-wide router (models.py), in a worker thread that reports progress and stops
-at the next graph step when the call is cancelled (jobs.py).
+The planning tools call the same API functions as the CLI's parse-prd/expand/analyze-complexity
+(taskmaster.workspace.planning: same graph, context and checkpoint thread ids, so a run interrupted in one resumes
+in the other), on the process-wide router (models.py), in a worker thread that reports progress and stops at the
+next graph step when the call is cancelled (jobs.py).
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from taskmaster.mcp.jobs import Job, run_job, stream_graph
+from taskmaster.mcp.jobs import LABELS, Job, run_job, stream_graph
 from taskmaster.mcp.models import MODELS
 from taskmaster.mcp.project import File, ProjectRoot, Tag, as_int, require_default_file, settings_for, task_file
 from taskmaster.mcp.results import ToolInputError, ok, tool_errors
+
+if TYPE_CHECKING:
+    from taskmaster.settings import Settings
+    from taskmaster.workspace import Workspace
+    from taskmaster.workspace.planning import ExpandResult
+    from taskmaster.workspace.threads import OnUpdate
+
+T = TypeVar("T")
 
 Count = Annotated[str | int | None, Field(description="A whole number (Task Master passes it as a string).")]
 Research = Annotated[bool | None, Field(description="Add context retrieved from the local knowledge base.")]
@@ -26,38 +36,36 @@ Profile = Annotated[str | None, Field(description="Model profile (embedded, olla
 DEFAULT_PRD = Path(".taskmaster") / "docs" / "prd.txt"
 
 
-def _research_context(settings: Any, query: str) -> str | None:
-    from taskmaster.workspace.research_context import retrieve_context
+def _workspace(settings: Settings, warnings: list[str]) -> Workspace:
+    """A Workspace for one tool call, on the server's process-wide router (models.py): the embedded server the
+    first model tool started stays up for the next call instead of stopping when this call's Workspace closes.
+    Its warnings (an empty knowledge base for `research`) go back in the tool's result."""
+    from taskmaster.workspace import Workspace
 
-    return retrieve_context(settings, query)
+    ws = Workspace(settings, warn=warnings.append)
+    ws._once("router", lambda: MODELS.router(settings))  # not entered: MODELS closes it when the server stops
+    return ws
 
 
-def _breakdown(
-    settings: Any, inputs: dict[str, Any], limits: Any, job: Job, *, replace: bool, fresh: bool, label: str
-) -> tuple[dict[str, Any], bool, str]:
-    """The CLI's `_run_breakdown` without the terminal: same payload, thread id, graph and context."""
-    from graphs.breakdown import build_breakdown_graph
-    from taskmaster.cli.graph_runs import thread_id_for
-    from taskmaster.workspace.checkpoints import open_checkpointer
-    from taskmaster.workspace.runtime import breakdown_context
+def _progress(job: Job, label: str) -> Callable[[str, Any], None]:
+    """The API's on_update as MCP progress: counts of finished steps; a cancelled call stops at the next step."""
+    counts: Counter[str] = Counter()
 
-    payload = {"inputs": inputs, "limits": limits.__dict__, "tag": settings.tag, "profile": settings.profile}
-    thread_id = thread_id_for(inputs.get("mode", "parse"), payload)
-    with open_checkpointer(settings) as saver:
-        router = MODELS.router(settings)
-        context = breakdown_context(settings, router, tasks_file=settings.tasks_file, limits=limits, replace=replace)
-        state, resumed = stream_graph(
-            build_breakdown_graph(saver),
-            saver,
-            inputs,
-            context=context,
-            thread_id=thread_id,
-            job=job,
-            fresh=fresh,
-            concurrency=settings.breakdown.concurrency,
-            label=label,
-        )
-    return state, resumed, thread_id
+    def on_update(node: str, update: Any) -> None:
+        counts[node] += 1
+        done = ", ".join(f"{counts[n]} {LABELS[n]}" for n in LABELS if counts[n])
+        job.progress(f"{label}: {done}" if done else f"{label}: {node}")
+        job.check()
+
+    return on_update
+
+
+def _plan(job: Job, settings: Settings, label: str, call: Callable[..., T]) -> tuple[T, list[str]]:
+    """Run one planning API call in the job's worker: `call(ws, on_update)`; returns its result and warnings."""
+    warnings: list[str] = []
+    job.progress(f"{label}: started")
+    with _workspace(settings, warnings) as ws:
+        return call(ws, _progress(job, label)), warnings
 
 
 @tool_errors
@@ -78,78 +86,55 @@ async def parse_prd(
 ) -> CallToolResult:
     """Turn a PRD into tasks, score them and expand complex ones recursively. Long: sends progress; a cancelled
     call keeps its checkpoint and the same call again resumes it."""
-    from taskmaster.cli.inputs import read_text_input
-    from taskmaster.workspace.runtime import breakdown_limits
-    from tasks.tree import iter_tasks, next_child_id
+    from taskmaster.workspace import planning
 
     settings = settings_for(projectRoot, tag, profile)
     require_default_file(settings, output)
     num = as_int(numTasks, "numTasks")
     path = Path(input).expanduser() if input else DEFAULT_PRD
-    text = read_text_input(path if path.is_absolute() else settings.project_dir / path)
-    existing = task_file(settings).load()
-    if existing and not (append or force):
-        raise ToolInputError(
-            f"tag {settings.tag!r} already has {len(existing)} tasks; use append to add or force to replace them"
+
+    def call(ws: Workspace, on_update: OnUpdate) -> planning.PlanResult:
+        return planning.parse_prd(
+            ws,
+            path,
+            num_tasks=num,
+            depth=depth,
+            append=bool(append),
+            force=bool(force),
+            research=bool(research),
+            on_update=on_update,
         )
 
-    def work(job: Job) -> tuple[dict[str, Any], bool, str]:
-        inputs: dict[str, Any] = {
-            "mode": "parse",
-            "source_text": text,
-            "num_tasks": num or settings.breakdown.num_tasks,
-            "first_id": next_child_id(existing) if append else 1,
-            "research_context": _research_context(settings, text[:2000]) if research else None,
-        }
-        limits = breakdown_limits(settings, depth)
-        return _breakdown(settings, inputs, limits, job, replace=bool(force), fresh=False, label="planning")
-
-    state, resumed, thread_id = await run_job(ctx, work)
-    written = task_file(settings).load()
-    count = sum(1 for _ in iter_tasks(written))
+    result, warnings = await run_job(ctx, lambda job: _plan(job, settings, "planning", call))
     data = {
-        "tasks": [t.to_json() for t in written],
-        "tag": settings.tag,
-        "topLevel": len(state.get("tasks", [])),
-        "total": count,
-        "thread": thread_id,
-        "resumed": resumed,
-        "problems": state.get("problems", []),
-        "tasksFile": str(settings.tasks_file),
+        "tasks": [t.to_json() for t in result.tasks],
+        "tag": result.tag,
+        "topLevel": result.top_level,
+        "total": result.total,
+        "thread": result.thread_id,
+        "resumed": result.resumed,
+        "problems": warnings + result.problems,
+        "tasksFile": str(result.tasks_file),
     }
-    summary = f"{len(written)} top-level tasks ({count} in all) written to {settings.tasks_file}"
-    return ok(summary + (" (resumed an interrupted run)" if resumed else ""), data)
+    summary = f"{len(result.tasks)} top-level tasks ({result.total} in all) written to {result.tasks_file}"
+    return ok(summary + (" (resumed an interrupted run)" if result.resumed else ""), data)
 
 
-def _expand(
-    settings: Any,
-    targets: list[tuple[str, Any]],
-    num: int | None,
-    depth: int,
-    force: bool,
-    prompt: str | None,
-    research: bool,
-    job: Job,
-) -> tuple[dict[str, Any], bool, str]:
-    from taskmaster.workspace.runtime import expand_inputs
+def _expand(job: Job, settings: Settings, ids: list[str] | None, **options: Any) -> tuple[ExpandResult, dict]:
+    """expand_task / expand_all in the job's worker: the API's expand, and the tool's data."""
+    from taskmaster.workspace import planning
 
-    inputs, limits = expand_inputs(
-        settings, targets, num=num, depth=depth, force=force, guidance=prompt, research=research
-    )
-    return _breakdown(settings, inputs, limits, job, replace=False, fresh=False, label="expanding")
+    def call(ws: Workspace, on_update: OnUpdate) -> ExpandResult:
+        return planning.expand(ws, ids, all=ids is None, on_update=on_update, **options)
 
-
-def _expand_result(settings: Any, targets: list[tuple[str, Any]], state: dict[str, Any], thread: str) -> dict:
-    from tasks.tree import find_task
-
-    updated = task_file(settings).load()
-    parents = {node.get("parent") for node in state.get("nodes", {}).values()}
-    return {
-        "tasks": [{"id": i, **find_task(updated, i).to_json()} for i, _ in targets],
-        "unexpanded": [i for i, _ in targets if i not in parents],
-        "problems": state.get("problems", []),
-        "thread": thread,
+    result, warnings = _plan(job, settings, "expanding", call)
+    data = {
+        "tasks": [{"id": i, **t.to_json()} for i, t in zip(result.ids, result.tasks, strict=True)],
+        "unexpanded": result.unexpanded,
+        "problems": warnings + result.problems,
+        "thread": result.thread_id,
     }
+    return result, data
 
 
 @tool_errors
@@ -167,19 +152,14 @@ async def expand_task(
     profile: Profile = None,
 ) -> CallToolResult:
     """Break a task into subtasks (recursively up to depth levels)."""
-    from tasks.tree import find_task
-
     settings = settings_for(projectRoot, tag, profile)
     require_default_file(settings, file)
     count = as_int(num, "num")
-    targets = [(id.strip(), find_task(task_file(settings).load(), id.strip()))]
-    state, _, thread = await run_job(
-        ctx, lambda job: _expand(settings, targets, count, depth or 1, bool(force), prompt, bool(research), job)
-    )
-    data = _expand_result(settings, targets, state, thread)
-    if data["unexpanded"]:
-        reasons = [p for p in data["problems"] if p.startswith(f"task {id.strip()}:")]
-        raise ToolInputError(reasons[0] if reasons else f"task {id} got no subtasks; retry or use a stronger profile")
+    options = {"num": count, "depth": depth or 1, "force": bool(force), "prompt": prompt, "research": bool(research)}
+    result, data = await run_job(ctx, lambda job: _expand(job, settings, [id.strip()], **options))
+    failure = result.failure()
+    if failure:
+        raise ToolInputError(failure)
     subtasks = data["tasks"][0].get("subtasks", [])
     return ok(f"Task {id} now has {len(subtasks)} subtask(s).", data)
 
@@ -200,24 +180,19 @@ async def expand_all(
     settings = settings_for(projectRoot, tag, profile)
     require_default_file(settings, file)
     count = as_int(num, "num")
-    targets = [
-        (str(t.id), t) for t in task_file(settings).load() if t.status == "pending" and (force or not t.subtasks)
-    ]
-    if not targets:
-        raise ToolInputError("no pending tasks without subtasks to expand; use force to redo expanded ones")
-    state, _, thread = await run_job(
-        ctx, lambda job: _expand(settings, targets, count, 1, bool(force), prompt, bool(research), job)
-    )
-    data = _expand_result(settings, targets, state, thread)
-    done = len(targets) - len(data["unexpanded"])
-    return ok(f"Expanded {done} of {len(targets)} task(s).", data)
+    options = {"num": count, "depth": 1, "force": bool(force), "prompt": prompt, "research": bool(research)}
+    result, data = await run_job(ctx, lambda job: _expand(job, settings, None, **options))
+    done = len(result.ids) - len(result.unexpanded)
+    return ok(f"Expanded {done} of {len(result.ids)} task(s).", data)
 
 
 @tool_errors
 async def analyze_project_complexity(
     ctx: Context,
     threshold: Annotated[int | None, Field(description="Ignored: the breakdown threshold comes from settings.")] = None,
-    research: Research = None,
+    research: Annotated[
+        bool | None, Field(description="Ignored: tasks are scored from their own text (use research per task).")
+    ] = None,
     output: Annotated[
         str | None, Field(description="Ignored: the report goes to .taskmaster/reports/ (Task Master's default).")
     ] = None,
@@ -228,44 +203,21 @@ async def analyze_project_complexity(
     profile: Profile = None,
 ) -> CallToolResult:
     """Score pending top-level tasks' complexity (1-10) and recommend a subtask count; stored on the tasks."""
-    from graphs.breakdown.roots import expansion_root
-    from taskmaster.workspace.runtime import breakdown_limits
+    from taskmaster.workspace import planning
 
     settings = settings_for(projectRoot, tag, profile)
     require_default_file(settings, file)
-    only = {i.strip() for i in ids.split(",")} if ids else None
-    roots = [
-        {**expansion_root(str(t.id), t, count=None, force=False), "scored": False}
-        for t in task_file(settings).load()
-        if t.status in ("pending", "in-progress") and (only is None or str(t.id) in only)
-    ]
-    if not roots:
-        raise ToolInputError("no pending tasks to analyse; create some with parse_prd first")
+    only = [i.strip() for i in ids.split(",") if i.strip()] if ids else None
 
-    def work(job: Job) -> tuple[dict[str, Any], bool, str]:
-        inputs = {"mode": "analyze", "roots": roots}
-        return _breakdown(
-            settings, inputs, breakdown_limits(settings, 0), job, replace=False, fresh=True, label="scoring"
-        )
+    def call(ws: Workspace, on_update: OnUpdate) -> planning.ComplexityResult:
+        return planning.analyze_complexity(ws, only, on_update=on_update)
 
-    state, _, _ = await run_job(ctx, work)
-    from tasks.complexity_report import write_report
-
-    rows = [
-        {
-            "taskId": int(n["id"]) if str(n["id"]).isdigit() else n["id"],
-            "taskTitle": n["title"],
-            "complexityScore": n.get("complexity"),
-            "recommendedSubtasks": n.get("recommended"),
-            "expansionPrompt": f"Break down: {n['title']}",
-            "reasoning": "",
-        }
-        for n in state.get("nodes", {}).values()
-        if n.get("complexity") is not None
-    ]
-    total = len(task_file(settings).load())
-    path = write_report(settings.tasks_file, settings.tag, rows, total_tasks=total, used_research=bool(research))
-    return ok(f"Scored {len(rows)} task(s); report in {path}", {"complexityAnalysis": rows, "reportPath": str(path)})
+    result, _ = await run_job(ctx, lambda job: _plan(job, settings, "scoring", call))
+    rows = [s.report_row() for s in result.scores if s.complexity is not None]
+    return ok(
+        f"Scored {len(rows)} task(s); report in {result.report}",
+        {"complexityAnalysis": rows, "reportPath": str(result.report)},
+    )
 
 
 @tool_errors
