@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from taskmaster.settings import Settings, load_settings
 from taskmaster.workspace import coding as _coding
+from taskmaster.workspace import planning as _planning
 from taskmaster.workspace import runs as _runs
 from taskmaster.workspace import tasks_api as _tasks_api
 from taskmaster.workspace.paths import WorkspacePaths
@@ -56,6 +57,10 @@ class Workspace:
     # planning: parse_prd, expand, analyze_complexity
     # research: research          knowledge: kb (property below)          tasks_api: tasks (property below)
     # coding: code, verify        runs: run, runs, run_status, stats
+    parse_prd = _planning.parse_prd
+    plan_goal = _planning.plan_goal
+    expand = _planning.expand
+    analyze_complexity = _planning.analyze_complexity
     code = _coding.code
     verify = _coding.verify
     run = _runs.run
