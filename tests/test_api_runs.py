@@ -150,3 +150,29 @@ def test_stats_aggregates_the_ledger(isolated_project: Path, routers: list[Any])
         assert ws.stats(since="2999-01-01").attempts == 0
         with pytest.raises(AppError, match="not an ISO date"):
             ws.stats(since="yesterday")
+
+
+def test_the_mcp_tools_call_the_same_api(isolated_project: Path, routers: list[Any]) -> None:
+    """code, run and run_status over MCP: same results as the API, on the server's one shared router."""
+    import anyio
+
+    from taskmaster.mcp import own_tools
+    from taskmaster.mcp.models import MODELS
+
+    store(isolated_project, "Write add(a, b) returning the sum")
+    root = str(isolated_project)
+    try:
+        coded = anyio.run(
+            lambda: own_tools.code(None, spec="Write add(a, b).", taskType="standard_dev", projectRoot=root)
+        )
+        assert not coded.is_error and coded.structured_content["status"] == "solved"
+        ran = anyio.run(lambda: own_tools.run(None, maxTasks="1", projectRoot=root))
+        assert not ran.is_error and ran.structured_content["done"] == ["1"]
+        thread = ran.structured_content["thread_id"]
+        status = anyio.run(lambda: own_tools.run_status(thread=thread, projectRoot=root))
+        assert ("1", "finished") in [(e["task_id"], e["event"]) for e in status.structured_content["events"]]
+        assert len(routers) == 1  # both model tools used the server's router
+        bad = anyio.run(lambda: own_tools.run(None, resume="run-nope", projectRoot=root))
+        assert bad.is_error and bad.content[0].text.startswith("error: there is no run 'run-nope'")
+    finally:
+        MODELS.close()

@@ -19,22 +19,17 @@ from pydantic import Field
 
 from taskmaster.mcp.jobs import Job, run_job, thread_lock
 from taskmaster.mcp.models import MODELS
-from taskmaster.mcp.project import ProjectRoot, Tag, as_int, settings_for, task_file
+from taskmaster.mcp.project import ProjectRoot, Tag, as_int, settings_for
 from taskmaster.mcp.results import ToolInputError, ok, tool_errors
 
 if TYPE_CHECKING:
     from knowledge.base import KnowledgeBase
+    from taskmaster.settings import Settings
+    from taskmaster.workspace import Workspace
+    from taskmaster.workspace.coding import CodeResult
+    from taskmaster.workspace.runs import RunSummary
 
 TASK_TYPES = ("quick_edit", "standard_dev", "complex", "critical")
-BY_SUFFIX = {
-    ".py": "python",
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".ts": "typescript",
-    ".tsx": "tsx",
-    ".go": "go",
-    ".rs": "rust",
-}
 
 
 @contextmanager
@@ -122,6 +117,24 @@ async def kb_search(
     return ok("\n".join(lines) or "No passage matched.", data)
 
 
+def _workspace(settings: Settings) -> Workspace:
+    """A Workspace for one tool call on the server's process-wide router (models.py), so the embedded server the
+    first model tool started stays up for the next call instead of stopping when this call's Workspace closes."""
+    from taskmaster.workspace import Workspace
+
+    ws = Workspace(settings)
+    ws._once("router", lambda: MODELS.router(settings))  # not entered: MODELS closes it when the server stops
+    return ws
+
+
+def _review(review: str | None, edited_code: str | None) -> dict[str, Any] | None:
+    if review is not None and review not in ("approve", "edit", "skip"):
+        raise ToolInputError(f"unknown review {review!r}; use approve, skip or edit (with editedCode)")
+    if review == "edit" and not edited_code:
+        raise ToolInputError("review=edit needs your code in editedCode")
+    return None if review is None else {"action": review, **({"code": edited_code} if review == "edit" else {})}
+
+
 @tool_errors
 async def verify(
     ctx: Context,
@@ -137,17 +150,18 @@ async def verify(
     projectRoot: ProjectRoot = None,
 ) -> CallToolResult:
     """Verify a code file as the agents verify their candidates: syntax, compile, sandboxed tests by task type."""
-    from agents.verification.strategy import verify as run_verify
-    from taskmaster.cli.inputs import read_text_input
+    from taskmaster.workspace.coding import verify as verify_file
 
     if taskType not in TASK_TYPES:
         raise ToolInputError(f"unknown taskType {taskType!r}; use one of: {', '.join(TASK_TYPES)}")
     settings = settings_for(projectRoot)
-    source = _path(settings, file)
-    code = read_text_input(source, "source")
-    test_code = read_text_input(_path(settings, tests), "tests") if tests else None
-    lang = language or BY_SUFFIX.get(source.suffix.lower(), "python")
-    report = await run_job(ctx, lambda job: run_verify(code, language=lang, tests=test_code, task_type=taskType))
+    source, test_file = _path(settings, file), _path(settings, tests) if tests else None
+
+    def work(job: Job) -> Any:
+        with _workspace(settings) as ws:
+            return verify_file(ws, source, tests=test_file, task_type=taskType, language=language)
+
+    report = await run_job(ctx, work)
     verdict = "passed" if report.passed else "failed"
     return ok(f"verification {verdict} (confidence {report.confidence:.2f})", report.model_dump(mode="json"))
 
@@ -168,99 +182,39 @@ async def code(
 ) -> CallToolResult:
     """Write code for a task: generate, verify, self-debug, escalate up the tiers; a human review pauses the run
     (answer it by calling again with review). Sets the task's status from the result."""
+    from taskmaster.workspace.coding import code as write_code
+    from taskmaster.workspace.coding import code_thread_id
+
     if bool(id) == bool(spec):
         raise ToolInputError("give either id or spec (not both)")
-    if review is not None and review not in ("approve", "edit", "skip"):
-        raise ToolInputError(f"unknown review {review!r}; use approve, skip or edit (with editedCode)")
-    if review == "edit" and not editedCode:
-        raise ToolInputError("review=edit needs your code in editedCode")
+    if taskType is not None and taskType not in TASK_TYPES:
+        raise ToolInputError(f"unknown taskType {taskType!r}; use one of: {', '.join(TASK_TYPES)}")
+    decision = _review(review, editedCode)
     settings = settings_for(projectRoot, tag, profile)
-    decision = None if review is None else {"action": review, **({"code": editedCode} if review == "edit" else {})}
-    inputs = _code_inputs(settings, id, spec, taskType, tests)
-    summary, written, notes = await run_job(ctx, lambda job: _code(settings, inputs, id, decision, attempts, job))
-    data = {**summary, "files": [str(p) for p in written], "notes": notes}
-    return ok(f"code {summary.get('status')} (files in {written[0].parent if written else '-'})", data)
+    test_file = _path(settings, tests) if tests else None
 
+    def work(job: Job) -> CodeResult:
+        def on_update(node: str, update: Any) -> None:
+            job.progress(f"code: {node}")
+            job.check()
 
-def _code_inputs(
-    settings: Any, task_id: str | None, spec: str | None, task_type: str | None, tests: str | None
-) -> dict:
-    from agents.escalation import TASK_TYPES as KNOWN
-    from taskmaster.cli.inputs import read_text_input
-    from tasks.tree import find_task
+        with _workspace(settings) as ws:
+            thread_id = code_thread_id(ws, id, spec=spec, task_type=taskType, tests=test_file)
+            with thread_lock(thread_id):  # a cancelled call's worker stops before the next one writes the thread
+                job.progress("writing code")
+                return write_code(
+                    ws,
+                    id,
+                    spec=spec,
+                    task_type=taskType,
+                    tests=test_file,
+                    review=decision,
+                    attempts=attempts,
+                    on_update=on_update,
+                )
 
-    if task_type is not None and task_type not in KNOWN:
-        raise ToolInputError(f"unknown taskType {task_type!r}; use one of: {', '.join(KNOWN)}")
-    if task_id:
-        task = find_task(task_file(settings).load(), task_id)
-        parts = [
-            task.title,
-            task.description,
-            task.details and f"Details: {task.details}",
-            task.test_strategy and f"Test strategy: {task.test_strategy}",
-        ]
-        inputs: dict[str, Any] = {
-            "spec": "\n\n".join(p for p in parts if p),
-            "title": task.title,
-            "task_id": task_id,
-            "complexity": task.complexity,
-        }
-    else:
-        inputs = {"spec": spec, "task_id": ""}
-    inputs["task_type"] = task_type
-    inputs["tests"] = read_text_input(_path(settings, tests), "tests") if tests else None
-    return inputs
-
-
-def _code(
-    settings: Any, inputs: dict, task_id: str | None, decision: dict | None, attempts: int | None, job: Job
-) -> tuple[dict[str, Any], list[Path], list[str]]:
-    """The CLI's `code` flow (same thread id, graph, context and outputs) with the review answered by argument."""
-    from langgraph.types import Command
-
-    from graphs.codegen import CodegenContext, build_codegen_graph, result_summary
-    from graphs.codegen.outputs import write_outputs
-    from taskmaster.cli.code_commands import TASK_STATUS_FOR, _ledger, escalation_matrix
-    from taskmaster.cli.graph_runs import thread_id_for
-    from taskmaster.workspace.checkpoints import open_checkpointer
-    from taskmaster.workspace.start_policy import start_policy_from_settings
-    from tasks.select import set_status
-
-    thread_id = thread_id_for("code", {"inputs": inputs, "tag": settings.tag})
-    out_dir = settings.data_dir / "code" / (task_id or thread_id.removeprefix("code-")).replace(".", "_")
-    config = {"configurable": {"thread_id": thread_id}}
-    with thread_lock(thread_id), open_checkpointer(settings) as saver:
-        router = MODELS.router(settings)
-        graph = build_codegen_graph(saver)
-        context = CodegenContext(
-            router=router,
-            matrix=escalation_matrix(settings, attempts),
-            record=_ledger(settings),
-            run_id=thread_id,
-            classify_with_model=False,
-            start_policy=start_policy_from_settings(settings, run_id=thread_id),
-        )
-        snapshot = graph.get_state(config)
-        pending = bool(snapshot.next)
-        if snapshot.values and not pending:
-            saver.delete_thread(thread_id)
-        job.progress("resuming code run" if pending else "writing code")
-        if pending and snapshot.interrupts:
-            stream_input: Any = Command(resume=decision) if decision else None
-        else:
-            stream_input = None if pending else inputs
-        if stream_input is not None or (pending and not snapshot.interrupts):
-            for update in graph.stream(stream_input, config, context=context, stream_mode="updates"):
-                job.progress(f"code: {', '.join(update)}")
-                job.check()
-        state = dict(graph.get_state(config).values)
-        waiting = bool(graph.get_state(config).interrupts)
-    summary = {**result_summary(state), "status": "waiting" if waiting else state.get("status"), "thread": thread_id}
-    written = write_outputs(out_dir, state, summary)
-    if task_id and summary["status"] in TASK_STATUS_FOR:
-        with task_file(settings).edit() as tasks:
-            set_status(tasks, task_id, TASK_STATUS_FOR[summary["status"]])
-    return summary, written, list(state.get("notes", []))
+    result = await run_job(ctx, work)
+    return ok(f"code {result.status} (files in {result.out_dir})", result.model_dump(mode="json"))
 
 
 @tool_errors
@@ -282,43 +236,41 @@ async def run(
     """A bounded autonomous run: next ready task → research, code, plan or break down → verify → status, until a
     limit (maxTasks, maxMinutes, tokenBudget) or a human review stops it. Cancelling stops at the next step;
     resume it with resume=<thread>."""
-    from taskmaster.cli.inputs import read_text_input
-    from taskmaster.workspace.autonomy import RunRequest, run_autonomous
+    from taskmaster.workspace.runs import run as run_loop
 
     if prd and goal:
         raise ToolInputError("give prd or goal, not both")
     if review is not None and resume is None:
         raise ToolInputError("review answers a paused run: add resume=<thread> (see run_status)")
-    if review is not None and review not in ("approve", "edit", "skip"):
-        raise ToolInputError(f"unknown review {review!r}; use approve, skip or edit (with editedCode)")
-    if goal is not None and not goal.strip():
-        raise ToolInputError("the goal is empty; describe what you want to build")
+    first = _review(review, editedCode)
     settings = settings_for(projectRoot, tag, profile)
-    source = read_text_input(_path(settings, prd)) if prd else (f"# Goal\n\n{goal.strip()}\n" if goal else None)
-    first = None if review is None else {"action": review, **({"code": editedCode} if review == "edit" else {})}
-    request = RunRequest(
-        source_text=source,
-        max_tasks=as_int(maxTasks, "maxTasks"),
-        max_minutes=maxMinutes,
-        token_budget=as_int(tokenBudget, "tokenBudget"),
-        concurrency=concurrency,
-        resume=resume,
-        review=first,
-    )
+    max_tasks, token_budget = as_int(maxTasks, "maxTasks"), as_int(tokenBudget, "tokenBudget")
 
-    def work(job: Job) -> Any:
+    def work(job: Job) -> RunSummary:
         def on_update(node: str, update: dict[str, Any]) -> None:
             job.check()
             ids = ", ".join(t["task_id"] for t in update.get("batch", [])) if node == "pick" else ""
             job.progress(f"working on task {ids}" if ids else f"run: {node}")
 
-        return run_autonomous(settings, request, on_update=on_update, decide=lambda payload: None)
+        with _workspace(settings) as ws:
+            return run_loop(
+                ws,
+                prd=_path(settings, prd) if prd else None,
+                goal=goal,
+                max_tasks=max_tasks,
+                max_minutes=maxMinutes,
+                token_budget=token_budget,
+                concurrency=concurrency,
+                resume=resume,
+                review=first,
+                on_update=on_update,
+            )
 
     summary = await run_job(ctx, work)
     return ok(
         f"run {summary.thread_id} stopped: {summary.stop_reason.replace('_', ' ')}; done {len(summary.done)}, "
         f"to review {len(summary.review)}",
-        summary.as_json(),
+        summary.model_dump(mode="json"),
     )
 
 
@@ -329,20 +281,17 @@ async def run_status(
     projectRoot: ProjectRoot = None,
 ) -> CallToolResult:
     """Recent autonomous runs (thread ids to resume), or one run's events."""
-    from taskmaster.workspace.run_records import RunRecords, records_path
+    from taskmaster.workspace import runs as api
 
     settings = settings_for(projectRoot)
-    records = RunRecords(records_path(settings.data_dir))
-    if thread is not None:
-        row = records.get(thread)
-        if row is None:
-            raise ToolInputError(f"no run {thread!r} in this project; list runs with run_status")
-        events = [{"task_id": t, "event": e, "pid": p, **d} for t, e, p, d in records.events(thread)]
-        return ok(
-            f"run {thread}: {row.state}, {row.stop_reason or '-'}; {len(events)} event(s)",
-            {"run": {**row.__dict__}, "events": events},
-        )
-    rows = [{**r.__dict__} for r in records.recent(limit)]
+    with _workspace(settings) as ws:
+        if thread is not None:
+            status = api.run_status(ws, thread)
+            return ok(
+                f"run {thread}: {status.run.state}, {status.run.stop_reason or '-'}; {len(status.events)} event(s)",
+                status.model_dump(mode="json"),
+            )
+        rows = [r.model_dump(mode="json") for r in api.runs(ws, limit)]
     return ok(f"{len(rows)} recent run(s)" if rows else "no runs yet; start one with run", {"runs": rows})
 
 
