@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from taskmaster.settings import Settings, load_settings
 from taskmaster.workspace import coding as _coding
+from taskmaster.workspace import knowledge as _knowledge
 from taskmaster.workspace import planning as _planning
+from taskmaster.workspace import research as _research
 from taskmaster.workspace import runs as _runs
 from taskmaster.workspace import tasks_api as _tasks_api
 from taskmaster.workspace.paths import WorkspacePaths
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from graphs.research import ResearchContext, ResearchLimits
     from graphs.taskmaster import Dispatcher, RunLimits, TaskmasterContext
     from knowledge.base import KnowledgeBase
+    from taskmaster.workspace.knowledge import KnowledgeAPI
     from taskmaster.workspace.ledger import Ledger
     from taskmaster.workspace.run_records import RunRecords
     from taskmaster.workspace.start_policy import LedgerStartPolicy
@@ -70,6 +73,12 @@ class Workspace:
     @property
     def tasks(self) -> _tasks_api.TasksAPI:
         return _tasks_api.TasksAPI.of(self)  # tasks_api: list, get, next, set_status, add, update, move, tags…
+
+    research = _research.research
+
+    @property
+    def kb(self) -> KnowledgeAPI:
+        return _knowledge.KnowledgeAPI(self)
 
     def __init__(self, settings: Settings, *, warn: Warn | None = None) -> None:
         self.settings = settings
@@ -239,11 +248,13 @@ class Workspace:
     def research_context(
         self, *, on_stage: Callable[[str], None] | None = None, router: ModelRouter | None = None
     ) -> ResearchContext:
+        """The research graph's context; an empty knowledge base gets no router (it is answered without a model)."""
         from graphs.research import ResearchContext
 
-        return ResearchContext.for_knowledge_base(
-            router or self.router(), self.knowledge_base(), limits=self.research_limits(), on_stage=on_stage
-        )
+        kb = self.knowledge_base()
+        if router is None and not kb.is_empty():
+            router = self.router()
+        return ResearchContext.for_knowledge_base(router, kb, limits=self.research_limits(), on_stage=on_stage)
 
     def codegen_context(
         self,
