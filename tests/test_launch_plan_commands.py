@@ -3,14 +3,16 @@ with the VRAM planner."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml  # PyYAML arrives with langchain-core
 
 from serving import launch_plan as lp
+from serving import llama_server, vram
 from serving import model_specs as ms
-from serving import vram
 from serving.errors import ServingError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -176,24 +178,28 @@ def test_llamacpp_command_flags() -> None:
         max_model_len=8192,
     )
     cmd = lp.build_launch(spec, environ={}, python="/venv/bin/python")
-    assert cmd.argv[:3] == ["/venv/bin/python", "-m", "llama_cpp.server"]
+    assert cmd.argv[0] == str(llama_server.default_binary())  # llama.cpp's own server, not a Python module
+    assert Path(cmd.argv[0]).name == "llama-server"
     assert _flag(cmd.argv, "--model") == "/models/smollm2-135m-instruct-q8_0.gguf"
-    assert _flag(cmd.argv, "--model_alias") == "smollm2"
+    assert _flag(cmd.argv, "--alias") == "smollm2"
     assert _flag(cmd.argv, "--host") == "127.0.0.1"
     assert _flag(cmd.argv, "--port") == "8011"
-    assert _flag(cmd.argv, "--n_ctx") == "8192"
-    assert _flag(cmd.argv, "--n_gpu_layers") == "0"
+    assert _flag(cmd.argv, "--ctx-size") == "8192"
+    assert _flag(cmd.argv, "--n-gpu-layers") == "0"
     on_gpu = lp.build_launch(spec.model_copy(update={"gpu_ids": (1,)}), environ={})
-    assert _flag(on_gpu.argv, "--n_gpu_layers") == "-1"
+    assert _flag(on_gpu.argv, "--n-gpu-layers") == "-1"
     assert on_gpu.env == {"CUDA_VISIBLE_DEVICES": "1"}
 
 
-def test_llamacpp_flags_exist_in_installed_server() -> None:
-    """The installed llama-cpp-python server must accept every flag we emit (checked without starting it)."""
-    from llama_cpp.server.settings import ModelSettings, ServerSettings
-
-    fields = set(ModelSettings.model_fields) | set(ServerSettings.model_fields)
-    assert {"model", "model_alias", "host", "port", "n_ctx", "n_gpu_layers", "api_key"} <= fields
+def test_llamacpp_flags_exist_in_the_built_server() -> None:
+    """The llama-server `make install` built must accept every flag we emit (read from its --help, not started)."""
+    spec = lp.ServeSpec(name="m", model="/m.gguf", launcher="llamacpp", port=8011, max_model_len=2048)
+    cmd = lp.build_launch(spec.model_copy(update={"api_key_env": "K"}), environ={"K": "secret"})
+    help_text = subprocess.run([cmd.argv[0], "--help"], capture_output=True, text=True, timeout=60).stdout
+    listed = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", help_text))
+    emitted = {arg for arg in cmd.argv[1:] if arg.startswith("--")}
+    assert "--api-key" in emitted
+    assert emitted <= listed, emitted - listed
 
 
 def test_duplicate_ports_are_refused() -> None:

@@ -39,7 +39,7 @@ def invoke(*args: str) -> object:
         ("ollama", ["OLLAMA_HOST=127.0.0.1:11434 ollama serve", "then: ollama pull llama3.1:70b",
                     "then: ollama pull codellama:13b"]),
         ("lmstudio", ["lms server start --port 1234", "then: lms load", "--identifier local-model"]),
-        ("llamacpp", ["-m llama_cpp.server --model", "SmolLM2-135M-Instruct.Q4_1.gguf", "--port 8080"]),
+        ("llamacpp", ["llama-server --model", "SmolLM2-135M-Instruct.Q4_1.gguf", "--port 8080"]),
     ],
 )  # fmt: skip
 def test_dry_run_prints_the_exact_command_lines(isolated_project: Path, profile: str, expected: list[str]) -> None:
@@ -47,7 +47,7 @@ def test_dry_run_prints_the_exact_command_lines(isolated_project: Path, profile:
     assert result.exit_code == 0, result.output
     for fragment in expected:
         assert fragment in result.output
-    assert sys.executable in result.output or profile in ("ollama", "lmstudio")
+    assert sys.executable in result.output or profile in ("ollama", "lmstudio", "llamacpp")
     assert not (isolated_project / ".taskmaster" / "serve" / "state.json").exists()
 
 
@@ -129,7 +129,7 @@ def test_launch_status_stop_cycle_with_llamacpp(isolated_project: Path) -> None:
 def _record(pid: int, **changes: object) -> launcher.ServerRecord:
     base = {
         "name": "ghost", "launcher": "llamacpp", "pid": pid, "start_ticks": launcher.start_ticks(pid),
-        "marker": "llama_cpp.server", "port": 9, "base_url": "http://127.0.0.1:9/v1", "log": "ghost.log",
+        "marker": "llama-server", "port": 9, "base_url": "http://127.0.0.1:9/v1", "log": "ghost.log",
         "started": 0.0,
     }  # fmt: skip
     return launcher.ServerRecord(**{**base, **changes})  # type: ignore[arg-type]
@@ -150,7 +150,7 @@ def test_stop_leaves_a_reused_pid_alone(isolated_project: Path) -> None:
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
     try:
         state = launcher.ServeState(isolated_project / ".taskmaster" / "serve")
-        state.write([_record(other.pid)])  # same pid and start time, but not a llama_cpp.server cmdline
+        state.write([_record(other.pid)])  # same pid and start time, but not a llama-server cmdline
         result = invoke("serve", "stop")
         assert result.exit_code == 0, result.output
         assert f"pid {other.pid} now belongs to another program; left it alone" in result.output

@@ -1,8 +1,8 @@
 """Per-backend protocol differences, kept in one place.
 
 All backends speak OpenAI-compatible HTTP, but not the same structured-output dialect. Backend.LLAMACPP covers
-both llama.cpp servers: llama.cpp's own `llama-server` (the embedded profile's, built by `make install`) and
-llama-cpp-python's (`taskmaster serve --profile llamacpp`). llama-cpp-python's rejects
+both llama.cpp servers: llama.cpp's own `llama-server` (the embedded profile's and `taskmaster serve --profile
+llamacpp`'s, built by `make install`) and llama-cpp-python's, when a user runs one. llama-cpp-python's rejects
 `response_format: {type: json_schema}`; both take a schema as `{type: json_object, schema: …}`, which llama-server
 turns into the same grammar as `json_schema` (one code path there, same tokens/s: docs/models.md), so that form
 is sent to either. vLLM, LM Studio, Ollama and OpenAI take `json_schema`. Ollama silently truncates prompts to its

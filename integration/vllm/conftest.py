@@ -30,6 +30,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 REPO = Path(__file__).resolve().parents[2]
+LLAMA_QUANTIZE = REPO / "build" / "llama-server" / "bin" / "llama-quantize"  # built beside llama-server
 SERVED_NAME = "smollm2-135m-instruct"
 MAX_MODEL_LEN = 8192  # the vllm-cpu profile's tiers assume an 8k context
 WARMUP_TIMEOUT_S = float(os.environ.get("VLLM_WARMUP_TIMEOUT_S", "1200"))
@@ -127,27 +128,21 @@ def vllm_server(
         yield server
 
 
-F32_EXPORT = """
-import ctypes, sys
-import llama_cpp
-params = llama_cpp.llama_model_quantize_default_params()
-params.ftype = llama_cpp.LLAMA_FTYPE_ALL_F32
-params.allow_requantize = True
-sys.exit(llama_cpp.llama_model_quantize(sys.argv[1].encode(), sys.argv[2].encode(), ctypes.byref(params)))
-"""
-
-
 @pytest.fixture(scope="session")
 def f32_gguf(gguf_file: Path) -> Path:
     """The same GGUF with every tensor de-quantized to F32 by llama.cpp itself: the exact-match reference."""
+    if not LLAMA_QUANTIZE.is_file():
+        pytest.fail(f"{LLAMA_QUANTIZE} is missing; run `make install`, which builds it with llama-server")
     target = cache_dir() / (gguf_file.stem + ".F32.gguf")
     if not target.exists():
         partial = target.with_suffix(".partial")
         result = subprocess.run(
-            [str(app_python()), "-c", F32_EXPORT, str(gguf_file), str(partial)], capture_output=True, text=True
+            [str(LLAMA_QUANTIZE), "--allow-requantize", str(gguf_file), str(partial), "F32"],
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
-            pytest.fail(f"llama_model_quantize to F32 failed ({result.returncode}): {result.stderr[-500:]}")
+            pytest.fail(f"llama-quantize to F32 failed ({result.returncode}): {result.stderr[-500:]}")
         partial.replace(target)
     return target
 
@@ -160,7 +155,7 @@ def _llamacpp(model: Path, label: str, tmp_path_factory: pytest.TempPathFactory)
         launcher="llamacpp",
         port=free_port(),
         max_model_len=MAX_MODEL_LEN,
-        extra=("--n_threads", threads, "--n_threads_batch", threads),
+        extra=("--threads", threads, "--threads-batch", threads),
     )
     command = build_launch(spec, python=str(app_python()))
     log = tmp_path_factory.mktemp("llamacpp") / f"llamacpp-{label}.log"

@@ -1,13 +1,14 @@
 """vLLM on CPU serving the converted SmolLM2: the conversion is faithful, and the app's breakdown works on it.
 
-Why greedy outputs can be compared at all: llama-cpp-python's server applies `repeat_penalty=1.1` unless told
-otherwise, vLLM applies none, so every llama.cpp request here sends `repeat_penalty: 1.0`. With that:
+Why greedy outputs can be compared at all: the reference is llama.cpp's llama-server (the `llamacpp` launcher), and
+every request to it sends `repeat_penalty: 1.0`, vLLM's behaviour (llama-cpp-python's server, the reference before,
+applied 1.1 unless told otherwise). With that:
 
 - Against llama.cpp on an F32 re-export of the same GGUF (llama.cpp's own de-quantization, written by
-  `llama_model_quantize`), the weights are the same numbers and both sides compute in float32, so the texts must
-  be identical, token for token (measured: 5/5 prompts identical to EOS or 48 tokens; teacher-forced logits
-  differ by at most 0.03). A broken conversion (wrong Q/K permutation, wrong RoPE base, a shifted vocabulary)
-  diverges within the first tokens by whole nats.
+  `llama-quantize`, built beside llama-server), the weights are the same numbers and both sides compute in
+  float32, so the texts must be identical, token for token (measured: 5/5 prompts identical to EOS or 48 tokens;
+  teacher-forced logits differ by at most 0.03). A broken conversion (wrong Q/K permutation, wrong RoPE base, a
+  shifted vocabulary) diverges within the first tokens by whole nats.
 - Against llama.cpp on the bundled Q4_1 GGUF itself, llama.cpp's Q4_1 kernels quantize the activations to 8
   bits, which moves logits by ~0.6 on average, so at a near tie the two may pick different tokens. The rule:
   identical up to the first divergence, and there vLLM must rate llama.cpp's token within NEAR_TIE_NATS of its
