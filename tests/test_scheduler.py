@@ -96,16 +96,16 @@ def wait_for(condition: Callable[[], bool], timeout: float = 15) -> None:
 
 # --- the run command ---------------------------------------------------------------------------------
 def test_run_command_follows_the_run_contract() -> None:
-    base = [sys.executable, "-m", "taskmaster.cli", "run"]
+    base = [sys.executable, "-m", "taskmaster.scheduling.runner"]
     prd = schedule(kind="prd", target="/srv/p/prd.md", tag="master", max_minutes=60, max_tasks=5)
     assert build_run_command(prd) == [
-        *base, "--prd", "/srv/p/prd.md", "--tag", "master", "--max-minutes", "60", "--max-tasks", "5", "--json"
+        *base, "--prd", "/srv/p/prd.md", "--tag", "master", "--max-minutes", "60", "--max-tasks", "5"
     ]  # fmt: skip
     goal = schedule(kind="goal", target="A word counter", tag="master")
     assert build_run_command(goal) == [
-        *base, "--goal", "A word counter", "--tag", "master", "--max-minutes", "30", "--json"
+        *base, "--goal", "A word counter", "--tag", "master", "--max-minutes", "30"
     ]  # fmt: skip
-    assert build_run_command(schedule()) == [*base, "--tag", "backend", "--max-minutes", "30", "--json"]
+    assert build_run_command(schedule()) == [*base, "--tag", "backend", "--max-minutes", "30"]
 
 
 def test_timeout_is_a_bit_longer_than_the_budget() -> None:

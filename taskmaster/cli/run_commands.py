@@ -100,9 +100,8 @@ def run_command(
             f"taskmaster run --resume {summary.thread_id} --review approve|skip (or --review edit --code FILE)",
             soft_wrap=True,  # never break (or cut) the thread id the user must copy
         )
-    if summary.stop_reason == "error":
-        reason = next((n for n in reversed(summary.notes) if "handed back" in n), "a task failed")
-        fail(f"{reason}; fix it, then continue with `taskmaster run --resume {summary.thread_id}`")
+    if summary.failure:
+        fail(summary.failure)
 
 
 def _id_column(header: str, ids: list[str]) -> Column:

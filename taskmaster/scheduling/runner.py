@@ -1,12 +1,14 @@
-"""One firing of a schedule: `taskmaster run … --json` in a subprocess, and the record of what it did.
+"""One firing of a schedule: the public API's `run` in a subprocess, and the record of what it did.
 
 A subprocess, not a function call, because the scheduler lives for weeks: a model server that hangs, a
 segfault in a native library or a memory leak in one run must not take the scheduler down with it, and a
-timeout can kill a stuck run outright.
+timeout can kill a stuck run outright. The child is this module's `main`: it opens the project's Workspace,
+calls `taskmaster.workspace.runs.run` (what `taskmaster run` calls) and prints the RunSummary as JSON.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -29,8 +31,8 @@ CommandBuilder = Callable[[Schedule], list[str]]
 
 
 def build_run_command(schedule: Schedule) -> list[str]:
-    """The `taskmaster run` argv for a schedule (the contract of taskmaster/cli/run_commands.py)."""
-    command = [sys.executable, "-m", "taskmaster.cli", "run"]
+    """The argv of one firing: this module's `main`, with the flags `taskmaster run` takes."""
+    command = [sys.executable, "-m", "taskmaster.scheduling.runner"]
     if schedule.kind == "prd":
         command += ["--prd", schedule.target]
     elif schedule.kind == "goal":
@@ -38,7 +40,7 @@ def build_run_command(schedule: Schedule) -> list[str]:
     command += ["--tag", schedule.tag, "--max-minutes", str(schedule.max_minutes)]
     if schedule.max_tasks is not None:
         command += ["--max-tasks", str(schedule.max_tasks)]
-    return [*command, "--json"]
+    return command
 
 
 def run_timeout_seconds(schedule: Schedule) -> float:
@@ -51,7 +53,7 @@ def _now() -> str:
 
 
 def parse_run_output(stdout: str) -> dict[str, Any] | None:
-    """The one JSON object `taskmaster run --json` prints (possibly pretty-printed over several lines)."""
+    """The one JSON object the run prints (a RunSummary; possibly pretty-printed over several lines)."""
     start = stdout.find("{")
     if start < 0:
         return None
@@ -73,7 +75,7 @@ def error_line(stderr: str) -> str | None:
 
 
 class RunProcess:
-    """A running `taskmaster run`; kept so the scheduler can stop it when it shuts down."""
+    """A running firing; kept so the scheduler can stop it when it shuts down."""
 
     def __init__(self, command: list[str], cwd: Path) -> None:
         self.process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -139,3 +141,39 @@ def execute(
         stop_reason=result.get("stop_reason"),
         error=error,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The child process: run the project in the current directory (or TASKMASTER_PROJECT_DIR) once, print the
+    RunSummary as JSON on stdout and problems as one `error: …` line on stderr (exit 1)."""
+    parser = argparse.ArgumentParser(prog="python -m taskmaster.scheduling.runner", description=main.__doc__)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--prd", help="Plan tasks from this PRD first (if the tag is empty).")
+    source.add_argument("--goal", help="Plan tasks from a short goal first.")
+    parser.add_argument("--tag", required=True, help="The Task Master tag whose tasks to work.")
+    parser.add_argument("--max-minutes", type=float, required=True, help="Start no new task after this long.")
+    parser.add_argument("--max-tasks", type=int, help="Stop after this many tasks.")
+    args = parser.parse_args(argv)
+
+    from taskmaster.errors import TaskmasterError
+    from taskmaster.workspace import Workspace
+    from taskmaster.workspace.runs import run
+
+    def warn(message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    try:
+        with Workspace.open(tag=args.tag, warn=warn) as ws:
+            summary = run(ws, prd=args.prd, goal=args.goal, max_minutes=args.max_minutes, max_tasks=args.max_tasks)
+    except TaskmasterError as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    print(summary.model_dump_json())
+    if summary.failure:
+        print(f"error: {summary.failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

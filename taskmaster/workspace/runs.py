@@ -56,6 +56,14 @@ class RunSummary(BaseModel):
     def output_tokens(self) -> int:
         return self.tokens.output
 
+    @property
+    def failure(self) -> str | None:
+        """When a task failed and stopped the run: what to fix, and how to continue; else None."""
+        if self.stop_reason != "error":
+            return None
+        reason = next((n for n in reversed(self.notes) if "handed back" in n), "a task failed")
+        return f"{reason}; fix it, then continue with `taskmaster run --resume {self.thread_id}`"
+
     def as_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
