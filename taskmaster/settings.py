@@ -159,8 +159,8 @@ def load_settings(project_dir: Path | None = None, **overrides: Any) -> Settings
         raise AppError(
             f"invalid setting {where}: {err['msg']}; fix it in taskmaster.toml, a TASKMASTER_* variable or the option"
         ) from None
-    if "project_dir" not in overrides and "TASKMASTER_PROJECT_DIR" not in os.environ:
-        settings.project_dir = root
+    if "project_dir" not in overrides and (project_dir is not None or "TASKMASTER_PROJECT_DIR" not in os.environ):
+        settings.project_dir = root  # a named project wins over TASKMASTER_PROJECT_DIR (the default project)
     try:  # refused here, before any command can open a connection to them
         egress = settings.egress()
         apply_tracing_rule(egress)

@@ -1,154 +1,143 @@
 """Entry points for LangGraph Studio / `langgraph dev` (see langgraph.json).
 
-Studio loads module-level compiled graphs, supplies its own checkpointer, and passes each run a plain dict
-as context (the run's configurable values); it cannot pass live objects such as a model router. So every
-graph here gets a stand-in context schema that ignores that dict and hands the nodes a lazy view of one
-context built from Settings (the current directory's taskmaster.toml and TASKMASTER_* variables, or
-TASKMASTER_PROJECT_DIR) on first use, inside a node's worker thread rather than on the server's event loop.
-For the embedded profile that starts (or joins) the shared llama.cpp server; everything opened is closed
-when the Studio process exits.
+Studio loads module-level compiled graphs, supplies its own checkpointer and gives each run only plain values as
+its context (the run's configurable values); it cannot pass live objects such as a model router. So every graph
+here declares `StudioRun` (which project, tag and profile the run works on) as its context schema, and is built
+with a resolver that turns those values into the graph's live context through a Workspace, as every other entry
+point does. There is one Workspace per (project, tag, profile), opened on a node's first use (in its worker thread,
+not on the server's event loop) and kept for the process; for the embedded profile its router starts (or joins)
+the shared llama.cpp server on the first model call. Everything opened is closed when the Studio process exits.
 """
 
 from __future__ import annotations
 
 import atexit
-import functools
 import threading
+import weakref
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic_core import core_schema
+from graphs.breakdown import build_breakdown_graph
+from graphs.codegen import build_codegen_graph
+from graphs.context import ContextResolver
+from graphs.errors import GraphError
+from graphs.research import build_research_graph
+from graphs.taskmaster import RECURSION_LIMIT, build_taskmaster_graph
+from taskmaster.workspace import Workspace
 
-from graphs.breakdown import graph as breakdown_module
-from graphs.breakdown.graph import BreakdownContext, build_breakdown_graph
-from graphs.codegen import CodegenContext, build_codegen_graph
-from graphs.research import ResearchContext, build_research_graph
-from graphs.taskmaster import RECURSION_LIMIT, RunLimits, TaskmasterContext, build_taskmaster_graph
-from taskmaster.settings import Settings, load_settings
-from taskmaster.workspace import runtime
-from taskmaster.workspace.models import model_router
+if TYPE_CHECKING:
+    from graphs.breakdown import BreakdownContext
+    from graphs.codegen import CodegenContext
+    from graphs.research import ResearchContext
+    from graphs.taskmaster import TaskmasterContext
 
-_resources = ExitStack()
-atexit.register(_resources.close)
-_build_lock = threading.Lock()  # parallel branches of the first run must not start two routers
-
-
-@functools.cache
-def _settings() -> Settings:
-    return load_settings()
+T = TypeVar("T")
+STUDIO_RUN_ID = "studio"  # codegen attempts from Studio show up under this run in `taskmaster stats`
 
 
-@functools.cache
-def _router() -> Any:
-    return _resources.enter_context(model_router(_settings()))
+@dataclass(eq=False)  # compared by identity: each run coerces its own instance, which keys its context
+class StudioRun:
+    """What a Studio run may choose; unset fields fall back to the server's settings."""
+
+    project: str | None = None  # project directory (default: TASKMASTER_PROJECT_DIR or the server's directory)
+    tag: str | None = None  # default: the project's active tag
+    profile: str | None = None  # default: the project's configured profile
 
 
-def _once(factory: Callable[[], Any]) -> Callable[[], Any]:
-    cached = functools.cache(factory)
-
-    @functools.wraps(factory)
-    def build() -> Any:
-        with _build_lock:
-            return cached()
-
-    return build
+OpenWorkspace = Callable[[StudioRun], Workspace]
+Key = tuple[str | None, str | None, str | None]  # project directory (resolved), tag, profile
 
 
-@_once
-def breakdown_context() -> BreakdownContext:
-    # Studio runs return the tree; write it with `taskmaster import` if wanted
-    return runtime.breakdown_context(_settings(), _router(), tasks_file=None)
+def open_workspace(run: StudioRun) -> Workspace:
+    return Workspace.open(run.project, tag=run.tag, profile=run.profile)
 
 
-@_once
-def research_context() -> ResearchContext:
-    from knowledge.base import KnowledgeBase
+class StudioWorkspaces:
+    """The Workspaces Studio runs use, one per (project, tag, profile), and each run's graph context.
 
-    kb = KnowledgeBase.open(_settings().knowledge)
-    _resources.callback(kb.close)
-    from taskmaster.workspace.research_context import research_limits
+    A run's context is built once, on its first node, from the run's Workspace (which holds the router, knowledge
+    base and ledger for every run on that project), then reused by the run's other nodes: the loop's limits count
+    from the run's start, and a research run started after `taskmaster kb add` sees the new documents.
+    """
 
-    return ResearchContext.for_knowledge_base(_router(), kb, limits=research_limits(_settings()))
+    def __init__(self, open_workspace: OpenWorkspace = open_workspace) -> None:
+        self._open = open_workspace
+        self._lock = threading.RLock()  # parallel branches of a run resolve their context at once
+        self._workspaces: dict[Key, Workspace] = {}
+        self._runs: weakref.WeakKeyDictionary[StudioRun, Any] = weakref.WeakKeyDictionary()
 
+    @staticmethod
+    def _key(run: StudioRun) -> Key:
+        project = str(Path(run.project).expanduser().resolve()) if run.project else None
+        return project, run.tag or None, run.profile or None
 
-@_once
-def codegen_context() -> CodegenContext:
-    from taskmaster.workspace.ledger import Ledger, ledger_path
-
-    settings = _settings()
-    return CodegenContext(
-        router=_router(),
-        matrix=settings.escalation.model_copy(deep=True),
-        record=Ledger(ledger_path(settings.data_dir)),  # Studio attempts show up in `taskmaster stats`
-        run_id="studio",
-    )
-
-
-@functools.cache
-def _autonomy_resources() -> Any:
-    from taskmaster.workspace.autonomy import LazyResources
-
-    return LazyResources(_settings(), _resources)
-
-
-def taskmaster_context() -> TaskmasterContext:
-    """A fresh context per run (limits count from the run's start), claiming tasks as the Studio thread."""
-    from langgraph.config import get_config
-
-    from taskmaster.workspace.autonomy import loop_context
-
-    settings = _settings()
-    thread_id = str(get_config()["configurable"].get("thread_id") or "studio")
-    r = settings.run
-    limits = RunLimits(
-        max_tasks=r.max_tasks, max_minutes=r.max_minutes, token_budget=r.token_budget, concurrency=r.concurrency
-    )
-    return loop_context(settings, _autonomy_resources(), thread_id, limits)
-
-
-class LazyContext:
-    """Forwards attribute access to the Settings-built context, built on first use: one per run."""
-
-    def __init__(self, factory: Callable[[], Any]) -> None:
-        self._factory = factory
-        self._built: Any = None
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
+    def workspace(self, run: StudioRun) -> Workspace:
+        """The Workspace of the run's project, tag and profile (unset: the server's defaults)."""
+        key = self._key(run)
         with self._lock:
-            if self._built is None:
-                self._built = self._factory()
-        return getattr(self._built, name)
+            if key not in self._workspaces:
+                self._workspaces[key] = self._open(StudioRun(*key))
+            return self._workspaces[key]
+
+    def _context(self, run: StudioRun | None, build: Callable[[Workspace], T]) -> T:
+        if run is None:  # the server always passes one; without it each node would build a context of its own
+            raise GraphError("a Studio graph needs its run's context; invoke it with context=StudioRun(...) or {}")
+        with self._lock:
+            if run not in self._runs:
+                self._runs[run] = build(self.workspace(run))
+            return self._runs[run]  # type: ignore[no-any-return]
+
+    def breakdown(self, run: StudioRun | None) -> BreakdownContext:
+        # Studio runs return the tree; write it with `taskmaster import` if wanted
+        return self._context(run, lambda ws: ws.breakdown_context(write=False))
+
+    def research(self, run: StudioRun | None) -> ResearchContext:
+        return self._context(run, lambda ws: ws.research_context())
+
+    def codegen(self, run: StudioRun | None) -> CodegenContext:
+        return self._context(run, lambda ws: ws.codegen_context(STUDIO_RUN_ID))
+
+    def loop(self, run: StudioRun | None) -> TaskmasterContext:
+        """The loop's context, claiming tasks as the run's Studio thread."""
+        from langgraph.config import get_config
+
+        def build(ws: Workspace) -> TaskmasterContext:
+            return ws.loop_context(str(get_config()["configurable"].get("thread_id") or STUDIO_RUN_ID))
+
+        return self._context(run, build)
+
+    def close(self) -> None:
+        """Release every workspace (model servers' lease, knowledge bases, database connections)."""
+        with self._lock:
+            workspaces = list(self._workspaces.values())
+            self._workspaces.clear()
+            self._runs.clear()
+        for ws in workspaces:
+            ws.close()
 
 
-def settings_context(name: str, factory: Callable[[], Any]) -> type:
-    """A context schema Studio can coerce its dict into (a dataclass) and describe (an empty object)."""
+def studio_graphs(workspaces: StudioWorkspaces) -> dict[str, Any]:
+    """The four graphs Studio serves, each resolving its context from a run's `StudioRun` values."""
 
-    @dataclass
-    class FromSettings:
-        def __new__(cls, **_run_values: Any) -> Any:  # type: ignore[misc]
-            return LazyContext(factory)
+    def resolver(resolve: Callable[[StudioRun | None], Any]) -> ContextResolver[StudioRun, Any]:
+        return ContextResolver(StudioRun, resolve)
 
-        @classmethod
-        def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
-            return core_schema.typed_dict_schema({})
-
-    FromSettings.__name__ = FromSettings.__qualname__ = name
-    return FromSettings
-
-
-def for_studio(graph: Any, name: str, factory: Callable[[], Any]) -> Any:
-    return graph.copy(update={"context_schema": settings_context(name, factory)})
+    return {
+        "breakdown": build_breakdown_graph(resolve_context=resolver(workspaces.breakdown)),
+        "research": build_research_graph(resolve_context=resolver(workspaces.research)),
+        "codegen": build_codegen_graph(resolve_context=resolver(workspaces.codegen)),
+        "taskmaster": build_taskmaster_graph(resolve_context=resolver(workspaces.loop)).with_config(
+            recursion_limit=RECURSION_LIMIT
+        ),
+    }
 
 
-breakdown_module.context_factory = breakdown_context  # its nodes accept a missing context through this hook
-breakdown = for_studio(build_breakdown_graph(), "BreakdownFromSettings", breakdown_context)
-research = for_studio(build_research_graph(), "ResearchFromSettings", research_context)
-codegen = for_studio(build_codegen_graph(), "CodegenFromSettings", codegen_context)
-taskmaster = for_studio(
-    build_taskmaster_graph().with_config(recursion_limit=RECURSION_LIMIT), "TaskmasterFromSettings", taskmaster_context
-)
+WORKSPACES = StudioWorkspaces()
+atexit.register(WORKSPACES.close)
+_graphs = studio_graphs(WORKSPACES)
+breakdown = _graphs["breakdown"]
+research = _graphs["research"]
+codegen = _graphs["codegen"]
+taskmaster = _graphs["taskmaster"]

@@ -103,7 +103,7 @@ def studio(isolated_project: Path, tmp_path: Path, embedded_server) -> Iterator[
 
 
 @pytest.mark.e2e
-def test_studio_serves_every_graph_and_runs_breakdown_on_the_embedded_model(studio: str) -> None:
+def test_studio_serves_every_graph_and_runs_breakdown_on_the_embedded_model(studio: str, tmp_path: Path) -> None:
     from langgraph_sdk import get_sync_client
 
     client = get_sync_client(url=studio)
@@ -111,7 +111,9 @@ def test_studio_serves_every_graph_and_runs_breakdown_on_the_embedded_model(stud
     ids = {a["graph_id"]: a["assistant_id"] for a in assistants}
     assert set(ids) >= EXPECTED_GRAPHS
     schemas = client.assistants.get_schemas(ids["breakdown"])
-    assert schemas["context_schema"] == {"type": "object", "properties": {}}  # Studio asks for no live objects
+    context = schemas["context_schema"]  # plain run values (no live objects): which project, tag and profile
+    assert set(context["properties"]) == {"project", "tag", "profile"}, context
+    assert set(schemas["output_schema"]["properties"]) == {"tasks", "nodes", "problems", "written"}
 
     thread = client.threads.create()
     prd = "# Word counter\nA command-line tool that counts the words in a text file.\n"
@@ -127,3 +129,10 @@ def test_studio_serves_every_graph_and_runs_breakdown_on_the_embedded_model(stud
     loop = client.runs.wait(client.threads.create()["thread_id"], "taskmaster", input={})
     assert loop["stop_reason"] == "nothing_ready", loop
     assert any("has no tasks" in note for note in loop["notes"])
+    # a run names its project and tag as plain context values
+    other = tmp_path / "other"
+    other.mkdir()
+    loop = client.runs.wait(
+        client.threads.create()["thread_id"], "taskmaster", input={}, context={"project": str(other), "tag": "side"}
+    )
+    assert any("tag 'side' has no tasks" in note for note in loop["notes"]), loop
