@@ -16,14 +16,14 @@ from rich.table import Table
 from taskmaster.cli.common import console, fail, one_line_errors
 from taskmaster.cli.options import JsonOpt, ProjectOpt, settings_for
 from taskmaster.scheduling.model import RunRecord, Schedule, check_source, cron_trigger
-from taskmaster.scheduling.store import ScheduleStore, schedules_db
+from taskmaster.scheduling.store import ScheduleStore
 from taskmaster.settings import Settings
 
 schedule_app = typer.Typer(help="Scheduled autonomous runs (cron); `taskmaster scheduler` fires them.")
 
 
 def _store(settings: Settings) -> ScheduleStore:
-    return ScheduleStore(schedules_db(settings.project_dir))
+    return ScheduleStore(settings.paths.schedules)
 
 
 def _scheduler_live(settings: Settings, store: ScheduleStore) -> bool:

@@ -42,8 +42,9 @@ from filelock import FileLock, Timeout
 
 from taskmaster.scheduling.model import RunRecord, Schedule, next_fire_time, trigger_for
 from taskmaster.scheduling.runner import CommandBuilder, RunProcess, build_run_command, execute
-from taskmaster.scheduling.store import ScheduleStore, now_iso, schedules_db
+from taskmaster.scheduling.store import ScheduleStore, now_iso
 from taskmaster.settings import SchedulerSettings
+from taskmaster.workspace.paths import WorkspacePaths
 
 log = logging.getLogger("taskmaster.scheduling")
 
@@ -76,7 +77,7 @@ class SchedulerService:
         self.project_dir = project_dir
         self.settings = settings
         self.command_for = command_for
-        self.store = ScheduleStore(schedules_db(project_dir))
+        self.store = ScheduleStore(WorkspacePaths(project_dir).schedules)
         self.key = str(self.store.path)
         self.lock_dir = self.store.path.parent / "locks"
         self.scheduler = BackgroundScheduler(
