@@ -1,27 +1,32 @@
-"""Task Master's editing tools on the editing layer the CLI also uses (tasks/editing.py, tasks/tags.py): add_task,
-add_subtask, update_task, update_subtask, update, remove_task, remove_subtask, clear_subtasks, move_task, add_tag,
-use_tag, delete_tag, rename_tag, copy_tag, generate.
+"""Task Master's editing tools, thin shells over the TasksAPI the CLI also uses (ws.tasks): add_task, add_subtask,
+update_task, update_subtask, update, remove_task, remove_subtask, clear_subtasks, move_task, add_tag, use_tag,
+delete_tag, rename_tag, copy_tag, generate.
 
-As in the CLI, a `prompt` is written up by the local model (agents/planner/editor.py: draft_task, revise_task,
-subtask_note) on the process-wide router; fields given directly and `noAi` notes need no model. The model runs
-before the edit, so no lock is held across a model call, and every edit is one locked atomic write: a refused edit
-leaves tasks.json untouched.
+As in the CLI, a `prompt` is written up by the local model (the API asks agents/planner/editor.py) on the server's
+process-wide router; fields given directly and `noAi` notes need no model. The model runs before the edit, so no
+lock is held across a model call, and every edit is one locked atomic write: a refused edit leaves tasks.json
+untouched.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from taskmaster.mcp.jobs import run_job
+from taskmaster.mcp.jobs import Job, run_job
 from taskmaster.mcp.models import MODELS
-from taskmaster.mcp.project import File, ProjectRoot, Tag, id_list, settings_for, task_file
+from taskmaster.mcp.project import File, ProjectRoot, Tag, id_list, tasks_for
 from taskmaster.mcp.results import ToolInputError, ok, tool_errors
+
+if TYPE_CHECKING:
+    from agents.llm.router import ModelRouter
+    from taskmaster.workspace.tasks_api import TasksAPI
 
 Deps = Annotated[str | None, Field(description="Comma-separated ids this task depends on.")]
 Skip = Annotated[bool | None, Field(description="Ignored: there are no per-task files to regenerate.")]
@@ -29,25 +34,9 @@ Research = Annotated[bool | None, Field(description="Add context retrieved from 
 Profile = Annotated[str | None, Field(description="Model profile for the prompt forms.")]
 
 
-def _change(settings: Any, prompt: str, research: bool | None) -> str:
-    if not research:
-        return prompt
-    from taskmaster.workspace.research_context import retrieve_context
-
-    return prompt + f"\n\nBackground:\n{retrieve_context(settings, prompt) or ''}"
-
-
-def _revision(router: Any, task: Any, change: str) -> dict[str, Any]:
-    """The CLI's update-task revision (agents/planner/editor.py), imported when a prompt needs the model."""
-    from agents.planner.editor import revision_fields
-
-    return revision_fields(router, task, change)
-
-
-def _note(router: Any, task: Any, change: str) -> str:
-    from agents.planner.editor import task_note
-
-    return task_note(router, task, change)
+def _router(api: TasksAPI) -> ModelRouter:
+    """The server's process-wide router for this project and profile (the model starts once, not per call)."""
+    return MODELS.router(api.workspace.settings)
 
 
 def _deps(dependencies: str | None) -> list[str]:
@@ -71,36 +60,26 @@ async def add_task(
     profile: Profile = None,
 ) -> CallToolResult:
     """Add a top-level task with the next free id: manual (title) or written by the model from prompt."""
-    from tasks.editing import add_task as add
-
     if bool(prompt) == bool(title):
         raise ToolInputError("give either title (manual) or prompt (the model writes the task), not both")
-    settings = settings_for(projectRoot, tag, profile)
-    store = task_file(settings, file)
-    fields: dict[str, Any] = {
-        "title": title or "",
-        "description": description or "",
-        "details": details or "",
-        "test_strategy": testStrategy or "",
-        "priority": priority,
-    }
-    if prompt:
-        from agents.planner.editor import draft_task
+    with tasks_for(projectRoot, tag, file, profile) as api:
 
-        existing = [(str(t.id), t.title) for t in store.load()]
-        change = prompt
-        draft = await run_job(
-            ctx, lambda job: draft_task(MODELS.router(settings), _change(settings, change, research), existing)
-        )
-        fields = {
-            "title": draft.title,
-            "description": description or draft.description,
-            "details": details or draft.details,
-            "test_strategy": testStrategy or draft.test_strategy,
-            "priority": priority or draft.priority,
-        }
-    task = add(store, dependencies=_deps(dependencies), **fields)
-    return ok(f"Added task {task['id']}: {task['title']}", {"task": task, "tag": settings.tag})
+        def add(job: Job | None = None) -> Any:
+            return api.add(
+                title,
+                prompt=prompt,
+                description=description,
+                details=details,
+                test_strategy=testStrategy,
+                priority=priority,
+                dependencies=_deps(dependencies),
+                research=bool(research),
+                router=_router(api) if prompt else None,
+            )
+
+        created = await run_job(ctx, add) if prompt else add()
+    task = created.task.to_json()
+    return ok(f"Added task {created.id}: {created.task.title}", {"task": task, "tag": created.tag})
 
 
 @tool_errors
@@ -118,20 +97,17 @@ async def add_subtask(
     tag: Tag = None,
 ) -> CallToolResult:
     """Add a subtask to a task, or convert an existing top-level task into one."""
-    from tasks.editing import add_subtask as add
-
-    settings = settings_for(projectRoot, tag)
-    result = add(
-        task_file(settings, file),
-        id,
-        title=title,
-        description=description or "",
-        details=details or "",
-        status=status or "pending",
-        dependencies=_deps(dependencies),
-        task_id=taskId,
-    )
-    return ok(f"Added subtask {result['id']}: {result['subtask']['title']}", result)
+    with tasks_for(projectRoot, tag, file) as api:
+        added = api.add_subtask(
+            id,
+            title,
+            description=description,
+            details=details,
+            status=status or "pending",
+            dependencies=_deps(dependencies),
+            task_id=taskId,
+        )
+    return ok(f"Added subtask {added.id}: {added.task.title}", {"id": added.id, "subtask": added.task.to_json()})
 
 
 @tool_errors
@@ -155,36 +131,30 @@ async def update_task(
     profile: Profile = None,
 ) -> CallToolResult:
     """Change one task: fields directly, or rewritten by the model from prompt (append: a timestamped note)."""
-    from tasks.editing import update_task as update_one
-    from tasks.tree import find_task
-
     if metadata:
         raise ToolInputError("metadata is not supported; set title, description, details, testStrategy or priority")
-    fields = {
-        name: value
-        for name, value in (
-            ("title", title),
-            ("description", description),
-            ("details", details),
-            ("testStrategy", testStrategy),
-            ("priority", priority),
-        )
-        if value is not None
-    }
-    if not prompt and not fields:
+    if not prompt and all(v is None for v in (title, description, details, testStrategy, priority)):
         raise ToolInputError("nothing to change: give prompt, or fields like title, details or priority")
-    settings = settings_for(projectRoot, tag, profile)
-    store = task_file(settings, file)
-    note = None
-    if prompt:
-        task = find_task(store.load(), id)
-        change = _change(settings, prompt, research)
-        if append:
-            note = await run_job(ctx, lambda job: _note(MODELS.router(settings), task, change))
-        else:
-            fields = {**await run_job(ctx, lambda job: _revision(MODELS.router(settings), task, change)), **fields}
-    updated = update_one(store, id, fields=fields, append=note)
-    return ok(f"{'Appended a note to' if note else 'Updated'} task {id}.", {"task": updated, "tag": settings.tag})
+    with tasks_for(projectRoot, tag, file, profile) as api:
+
+        def update(job: Job | None = None) -> Any:
+            return api.update(
+                id,
+                prompt=prompt,
+                append=bool(append),
+                title=title,
+                description=description,
+                details=details,
+                test_strategy=testStrategy,
+                priority=priority,
+                research=bool(research),
+                router=_router(api) if prompt else None,
+            )
+
+        updated = await run_job(ctx, update) if prompt else update()
+    noted = bool(prompt and append)
+    data = {"task": updated.task.to_json(), "tag": updated.tag}
+    return ok(f"{'Appended a note to' if noted else 'Updated'} task {id}.", data)
 
 
 @tool_errors
@@ -201,24 +171,25 @@ async def update_subtask(
     profile: Profile = None,
 ) -> CallToolResult:
     """Append a timestamped note to a subtask's details (Task Master's <info added on …> block)."""
-    from tasks.editing import update_subtask as update_one
-    from tasks.tree import find_task
-
     if metadata:
         raise ToolInputError("metadata is not supported; pass the note as prompt")
     if not (prompt or "").strip():
         raise ToolInputError("nothing to add; pass the note as prompt")
     if "." not in id:
         raise ToolInputError(f"{id} is not a subtask id; use the parent.sub form, e.g. {id}.1")
-    settings = settings_for(projectRoot, tag, profile)
-    store = task_file(settings, file)
-    note = prompt or ""
-    if not noAi:
-        subtask = find_task(store.load(), id)
-        change = _change(settings, note, research)
-        note = await run_job(ctx, lambda job: _note(MODELS.router(settings), subtask, change))
-    result = update_one(store, id, note)
-    return ok(f"Appended a note to subtask {id}.", result)
+    with tasks_for(projectRoot, tag, file, profile) as api:
+
+        def note(job: Job | None = None) -> Any:
+            return api.update_subtask(
+                id,
+                prompt or "",
+                use_model=not noAi,
+                research=bool(research),
+                router=None if noAi else _router(api),
+            )
+
+        noted = note() if noAi else await run_job(ctx, note)
+    return ok(f"Appended a note to subtask {id}.", {"id": noted.id, "subtask": noted.task.to_json()})
 
 
 @tool_errors
@@ -233,33 +204,29 @@ async def update(
     profile: Profile = None,
 ) -> CallToolResult:
     """Rewrite every pending top-level task with id ≥ from with the local model, following prompt."""
-    from tasks.editing import update_task as update_one
-
     if not prompt.strip():
         raise ToolInputError("nothing to change; pass the change as prompt")
     try:
         start = int(str(from_ or "1").strip())
     except ValueError:
         raise ToolInputError(f"from must be a top-level task id like 4, not {from_!r}") from None
-    settings = settings_for(projectRoot, tag, profile)
-    store = task_file(settings, file)
-    targets = [t for t in store.load() if t.id >= start and str(t.status) in ("pending", "in-progress", "blocked")]
-    if not targets:
-        raise ToolInputError(f"no pending tasks with id {start} or higher; see get_tasks")
-    change = _change(settings, prompt, research)
+    with tasks_for(projectRoot, tag, file, profile) as api:
+        statuses = ("pending", "in-progress", "blocked")
+        if not any(t.id >= start and str(t.status) in statuses for t in api.list().tasks):
+            raise ToolInputError(f"no pending tasks with id {start} or higher; see get_tasks")
 
-    def work(job: Any) -> list[tuple[str, dict[str, Any]]]:
-        router = MODELS.router(settings)
-        revisions = []
-        for task in targets:
-            revisions.append((str(task.id), _revision(router, task, change)))
-            job.progress(f"revised task {task.id}", len(targets))
-            job.check()
-        return revisions
+        def work(job: Job) -> Any:
+            def progress(message: str, total: int) -> None:
+                job.progress(message, total)
+                job.check()
 
-    revisions = await run_job(ctx, work)
-    updated = [update_one(store, key, fields=fields) for key, fields in revisions]  # no lock across model calls
-    return ok(f"Updated {len(updated)} task(s) from {start}.", {"updated": [k for k, _ in revisions], "tasks": updated})
+            return api.update_from(start, prompt, research=bool(research), router=_router(api), on_progress=progress)
+
+        updated = await run_job(ctx, work)
+    keys = [entry.id for entry in updated]
+    return ok(
+        f"Updated {len(updated)} task(s) from {start}.", {"updated": keys, "tasks": [e.task.to_json() for e in updated]}
+    )
 
 
 @tool_errors
@@ -271,11 +238,10 @@ async def remove_task(
     tag: Tag = None,
 ) -> CallToolResult:
     """Remove tasks or subtasks, and every dependency on them."""
-    from tasks.editing import remove_task as remove
-
-    settings = settings_for(projectRoot, tag)
-    removed = remove(task_file(settings, file), id_list(id))
-    return ok(f"Removed {', '.join(removed)}.", {"removed": removed, "tag": settings.tag})
+    ids = id_list(id)
+    with tasks_for(projectRoot, tag, file) as api:
+        removed = api.remove(ids)
+    return ok(f"Removed {', '.join(removed)}.", {"removed": removed, "tag": api.tag})
 
 
 @tool_errors
@@ -288,11 +254,11 @@ async def remove_subtask(
     tag: Tag = None,
 ) -> CallToolResult:
     """Remove subtasks, or convert them to top-level tasks."""
-    from tasks.editing import remove_subtask as remove
-
-    settings = settings_for(projectRoot, tag)
-    results = remove(task_file(settings, file), id_list(id), convert=bool(convert))
-    return ok(f"{'Converted' if convert else 'Removed'} {id}.", {"results": results})
+    ids = id_list(id)
+    with tasks_for(projectRoot, tag, file) as api:
+        results = api.remove_subtask(ids, convert=bool(convert))
+    data = {"results": [r.model_dump(exclude_none=True) for r in results]}
+    return ok(f"{'Converted' if convert else 'Removed'} {id}.", data)
 
 
 @tool_errors
@@ -304,12 +270,11 @@ async def clear_subtasks(
     tag: Tag = None,
 ) -> CallToolResult:
     """Remove all subtasks of the given tasks (or of every task)."""
-    from tasks.editing import clear_subtasks as clear
-
     if not id and not all:
         raise ToolInputError("give id (comma-separated task ids) or all=true")
-    settings = settings_for(projectRoot, tag)
-    cleared = clear(task_file(settings, file), None if all else id_list(id or ""))
+    ids = None if all else id_list(id or "")
+    with tasks_for(projectRoot, tag, file) as api:
+        cleared = api.clear_subtasks(ids)
     return ok(f"Cleared subtasks of {', '.join(cleared) or 'no task'}.", {"cleared": cleared})
 
 
@@ -326,25 +291,23 @@ async def move_task(
     ignoreDependencies: Annotated[bool | None, Field(description="Drop dependencies that cross tags.")] = None,
 ) -> CallToolResult:
     """Move tasks or subtasks to new ids within a tag, or top-level tasks to another tag."""
-    from tasks.editing import move_between_tags
-    from tasks.editing import move_task as move
-
-    settings = settings_for(projectRoot, tag)
-    store = task_file(settings, file)
-    if toTag and toTag != (fromTag or settings.tag):
-        result = move_between_tags(
-            store.path,
-            id_list(from_),
-            fromTag or settings.tag,
-            toTag,
-            with_dependencies=bool(withDependencies),
-            ignore_dependencies=bool(ignoreDependencies),
-        )
-        return ok(f"Moved {from_} to tag {toTag}.", result)
-    if not to:
-        raise ToolInputError("give to (the destination id), or toTag to move to another tag")
-    moves = move(store, from_, to)
-    return ok(", ".join(f"{m['from']} → {m['to']}" for m in moves), {"moves": moves})
+    with tasks_for(projectRoot, tag, file) as api:
+        if toTag and toTag != (fromTag or api.tag):
+            moved = api.move_to_tag(
+                id_list(from_),
+                toTag,
+                from_tag=fromTag,
+                with_dependencies=bool(withDependencies),
+                ignore_dependencies=bool(ignoreDependencies),
+            )
+            data = {"moved": moved.moved, "from": moved.from_tag, "to": moved.to_tag}
+            return ok(f"Moved {from_} to tag {toTag}.", data)
+        if not to:
+            raise ToolInputError("give to (the destination id), or toTag to move to another tag")
+        moves = api.move(from_, to)
+    return ok(
+        ", ".join(f"{m.from_id} → {m.to_id}" for m in moves), {"moves": [m.model_dump(by_alias=True) for m in moves]}
+    )
 
 
 @tool_errors
@@ -358,14 +321,12 @@ async def add_tag(
     projectRoot: ProjectRoot = None,
 ) -> CallToolResult:
     """Create a tag, empty or as a copy of another."""
-    from tasks.tags import add_tag as add
-
     if fromBranch:
         raise ToolInputError("fromBranch is not supported; pass the tag name")
-    settings = settings_for(projectRoot)
-    source = copyFromTag or (settings.tag if copyFromCurrent else None)
-    result = add(task_file(settings, file).path, name, copy_from=source, description=description)
-    return ok(f"Created tag {name} with {result['tasks']} task(s).", result)
+    with tasks_for(projectRoot, file=file) as api:
+        source = copyFromTag or (api.tag if copyFromCurrent else None)
+        created = api.add_tag(name, copy_from=source, description=description)
+    return ok(f"Created tag {name} with {created.tasks} task(s).", created.model_dump())
 
 
 @tool_errors
@@ -373,10 +334,9 @@ async def use_tag(
     name: Annotated[str, Field(description="Tag to switch to.")], file: File = None, projectRoot: ProjectRoot = None
 ) -> CallToolResult:
     """Make a tag the current one (state.json), as Task Master's use_tag does."""
-    from tasks.tags import use_tag as use
-
-    settings = settings_for(projectRoot)
-    return ok(f"Current tag: {name}.", use(task_file(settings, file).path, name))
+    with tasks_for(projectRoot, file=file) as api:
+        current = api.use_tag(name)
+    return ok(f"Current tag: {name}.", {"currentTag": current})
 
 
 @tool_errors
@@ -387,11 +347,9 @@ async def delete_tag(
     projectRoot: ProjectRoot = None,
 ) -> CallToolResult:
     """Delete a tag and its tasks (not master)."""
-    from tasks.tags import delete_tag as delete
-
-    settings = settings_for(projectRoot)
-    result = delete(task_file(settings, file).path, name)
-    return ok(f"Deleted tag {name} ({result['tasks']} task(s)).", result)
+    with tasks_for(projectRoot, file=file) as api:
+        deleted = api.delete_tag(name)
+    return ok(f"Deleted tag {name} ({deleted.tasks} task(s)).", deleted.model_dump())
 
 
 @tool_errors
@@ -402,10 +360,9 @@ async def rename_tag(
     projectRoot: ProjectRoot = None,
 ) -> CallToolResult:
     """Rename a tag (not master)."""
-    from tasks.tags import rename_tag as rename
-
-    settings = settings_for(projectRoot)
-    return ok(f"Renamed tag {oldName} to {newName}.", rename(task_file(settings, file).path, oldName, newName))
+    with tasks_for(projectRoot, file=file) as api:
+        renamed = api.rename_tag(oldName, newName)
+    return ok(f"Renamed tag {oldName} to {newName}.", renamed.model_dump(by_alias=True))
 
 
 @tool_errors
@@ -417,11 +374,9 @@ async def copy_tag(
     projectRoot: ProjectRoot = None,
 ) -> CallToolResult:
     """Copy a tag's tasks into a new tag."""
-    from tasks.tags import copy_tag as copy
-
-    settings = settings_for(projectRoot)
-    result = copy(task_file(settings, file).path, sourceName, targetName, description=description)
-    return ok(f"Copied {sourceName} to {targetName} ({result['tasks']} task(s)).", result)
+    with tasks_for(projectRoot, file=file) as api:
+        copied = api.copy_tag(sourceName, targetName, description=description)
+    return ok(f"Copied {sourceName} to {targetName} ({copied.tasks} task(s)).", copied.model_dump())
 
 
 @tool_errors
@@ -432,14 +387,9 @@ async def generate(
     tag: Tag = None,
 ) -> CallToolResult:
     """Write one task_NNN.txt file per task, as Task Master's generate does."""
-    from pathlib import Path
-
-    from tasks.task_files import write_task_files
-
-    settings = settings_for(projectRoot, tag)
-    store = task_file(settings, file)
-    directory = Path(output).expanduser() if output else store.path.parent
-    written = write_task_files(store.load(), directory, store.tag)
+    with tasks_for(projectRoot, tag, file) as api:
+        written = api.generate(output)
+    directory = Path(output).expanduser() if output else api.tasks_file.parent
     return ok(f"Wrote {len(written)} task file(s) to {directory}", {"files": [str(p) for p in written]})
 
 

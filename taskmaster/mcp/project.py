@@ -1,8 +1,11 @@
-"""Task Master's common tool arguments (projectRoot, tag, file) turned into Settings and a TaskFile, the same way
-the CLI turns --project/--tag into them."""
+"""Task Master's common tool arguments (projectRoot, tag, file) turned into Settings, a Workspace and its TasksAPI,
+the same way the CLI turns --project/--tag into them."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,6 +15,7 @@ from taskmaster.mcp.results import ToolInputError
 
 if TYPE_CHECKING:
     from taskmaster.settings import Settings
+    from taskmaster.workspace.tasks_api import TasksAPI
     from tasks.store import TaskFile
 
 ProjectRoot = Annotated[
@@ -59,6 +63,23 @@ def task_file(settings: Settings, file: str | None = None) -> TaskFile:
             raise ToolInputError(f"file {file} is a directory; pass the path of a tasks.json")
         return TaskFile(path, tag=settings.tag)
     return TaskFile(settings.tasks_file, tag=settings.tag)
+
+
+def _warn(message: str) -> None:
+    """Workspace warnings go to the server's stderr (stdout carries the protocol)."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def tasks_for(
+    project_root: str | None, tag: str | None = None, file: str | None = None, profile: str | None = None
+) -> Iterator[TasksAPI]:
+    """The TasksAPI for a tool call's projectRoot/tag/file (and profile for the prompt forms), on a Workspace that
+    is closed when the call ends (model tools pass the server's process-wide router, so no model stops here)."""
+    from taskmaster.workspace import Workspace
+
+    with Workspace(settings_for(project_root, tag, profile), warn=_warn) as ws:
+        yield ws.tasks.on(tasks_file=file) if file else ws.tasks
 
 
 def require_default_file(settings: Settings, file: str | None) -> None:

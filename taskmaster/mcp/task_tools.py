@@ -1,21 +1,19 @@
 """Task Master's model-free task tools (get_tasks, get_task, next_task, set_task_status, dependencies, tags,
-complexity_report) on the `tasks` package, as the CLI's list/show/next/set-status commands use it.
+complexity_report): thin shells over the TasksAPI (ws.tasks), as the CLI's list/show/next/set-status commands are.
 
 Nothing here imports a model stack: these answer in milliseconds (bench/mcp_latency.py).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from taskmaster.mcp.project import File, ProjectRoot, Tag, id_list, settings_for, task_file
+from taskmaster.mcp.project import File, ProjectRoot, Tag, id_list, tasks_for
 from taskmaster.mcp.results import ok, tool_errors
-from tasks.store import TaskFile
 
 STATUSES = ["pending", "in-progress", "done", "review", "deferred", "cancelled", "blocked", "completed"]
 TaskIds = Annotated[str, Field(description='Task id, or comma-separated ids, e.g. "1", "1.2" or "1,3.2".')]
@@ -50,20 +48,16 @@ async def get_tasks(
     file: File = None,
 ) -> CallToolResult:
     """Get all tasks of a tag, optionally filtered by status, with or without their subtasks."""
-    from tasks.tree import iter_tasks
-
-    settings = settings_for(projectRoot, tag)
-    tasks = task_file(settings, file).load()
-    wanted = _status_filter(status)
-    shown = [t for t in tasks if wanted is None or t.status in wanted]
-    counts = Counter(str(t.status) for _, t in iter_tasks(tasks))
+    with tasks_for(projectRoot, tag, file) as api:
+        listing = api.list(status)
+    stats = {"total": listing.total, "withSubtasks": sum(listing.by_status.values()), "byStatus": listing.by_status}
     data = {
-        "tasks": [_task_json(str(t.id), t, with_subtasks=bool(withSubtasks)) for t in shown],
+        "tasks": [_task_json(str(t.id), t, with_subtasks=bool(withSubtasks)) for t in listing.tasks],
         "filter": status or "all",
-        "tag": settings.tag,
-        "stats": {"total": len(tasks), "withSubtasks": sum(counts.values()), "byStatus": dict(counts)},
+        "tag": listing.tag,
+        "stats": stats,
     }
-    summary = f"{len(shown)} of {len(tasks)} tasks in tag {settings.tag!r}" + (
+    summary = f"{len(listing.tasks)} of {listing.total} tasks in tag {listing.tag!r}" + (
         f" with status {status}" if status else ""
     )
     return ok(summary, data)
@@ -78,12 +72,10 @@ async def get_task(
     file: File = None,
 ) -> CallToolResult:
     """Get one task (or several, comma-separated) with its subtasks."""
-    from tasks.tree import find_task
-
-    settings = settings_for(projectRoot, tag)
-    tasks = task_file(settings, file).load()
     ids = id_list(id)
-    found = [_task_json(i, find_task(tasks, i), status=_status_filter(status)) for i in ids]
+    with tasks_for(projectRoot, tag, file) as api:
+        entries = api.get_many(ids)
+    found = [_task_json(e.id, e.task, status=_status_filter(status)) for e in entries]
     if len(found) == 1:
         return ok(f"Task {ids[0]}: {found[0]['title']} ({found[0].get('status', 'pending')})", {"task": found[0]})
     return ok(f"{len(found)} tasks: {', '.join(ids)}", {"tasks": found})
@@ -99,17 +91,17 @@ async def next_task(
     tag: Tag = None,
 ) -> CallToolResult:
     """The next task to work on: pending or in-progress, every dependency done, by priority (Task Master's rule)."""
-    from tasks.select import next_task as pick
-
-    settings = settings_for(projectRoot, tag)
-    picked = pick(task_file(settings, file).load())
+    with tasks_for(projectRoot, tag, file) as api:
+        picked = api.next()
     if picked is None:
         return ok(
             "Nothing is ready: every task is done, blocked by dependencies, or deferred.",
-            {"nextTask": None, "tag": settings.tag},
+            {"nextTask": None, "tag": api.tag},
         )
-    full_id, task = picked
-    return ok(f"Next: task {full_id}: {task.title}", {"nextTask": _task_json(full_id, task), "tag": settings.tag})
+    return ok(
+        f"Next: task {picked.id}: {picked.task.title}",
+        {"nextTask": _task_json(picked.id, picked.task), "tag": api.tag},
+    )
 
 
 @tool_errors
@@ -122,12 +114,12 @@ async def set_task_status(
     tag: Tag = None,
 ) -> CallToolResult:
     """Set the status of one or more tasks or subtasks; done also completes their subtasks."""
-    from tasks.editing import set_task_status as set_status
-
-    settings = settings_for(projectRoot, tag)
-    changed = set_status(task_file(settings, file), id_list(id), status)
+    ids = id_list(id)
+    with tasks_for(projectRoot, tag, file) as api:
+        change = api.set_status(ids, status)
     return ok(
-        f"Set {', '.join(changed) or id} to {status}.", {"updated": changed, "status": status, "tag": settings.tag}
+        f"Set {', '.join(change.changed) or id} to {status}.",
+        {"updated": change.changed, "status": status, "tag": change.tag},
     )
 
 
@@ -140,11 +132,8 @@ async def add_dependency(
     tag: Tag = None,
 ) -> CallToolResult:
     """Make a task depend on another; refused if it would create a cycle."""
-    from tasks.dependencies import add_dependency as add
-
-    settings = settings_for(projectRoot, tag)
-    with task_file(settings, file).edit() as tasks:
-        add(tasks, id, dependsOn)
+    with tasks_for(projectRoot, tag, file) as api:
+        api.add_dependency(id, dependsOn)
     return ok(f"Task {id} now depends on {dependsOn}.", {"id": id, "dependsOn": dependsOn})
 
 
@@ -157,11 +146,8 @@ async def remove_dependency(
     tag: Tag = None,
 ) -> CallToolResult:
     """Remove a dependency from a task."""
-    from tasks.dependencies import remove_dependency as remove
-
-    settings = settings_for(projectRoot, tag)
-    with task_file(settings, file).edit() as tasks:
-        removed = remove(tasks, id, dependsOn)
+    with tasks_for(projectRoot, tag, file) as api:
+        removed = api.remove_dependency(id, dependsOn).changed
     summary = f"Removed {id} → {dependsOn}." if removed else f"Task {id} did not depend on {dependsOn}."
     return ok(summary, {"id": id, "dependsOn": dependsOn, "removed": removed})
 
@@ -169,10 +155,8 @@ async def remove_dependency(
 @tool_errors
 async def validate_dependencies(file: File = None, projectRoot: ProjectRoot = None, tag: Tag = None) -> CallToolResult:
     """Check for missing references, self-references and cycles (changes nothing)."""
-    from tasks.dependencies import validate_dependencies as validate
-
-    settings = settings_for(projectRoot, tag)
-    problems = [str(p) for p in validate(task_file(settings, file).load())]
+    with tasks_for(projectRoot, tag, file) as api:
+        problems = [p.message for p in api.validate_dependencies().problems]
     summary = "Dependencies are valid." if not problems else f"{len(problems)} dependency problem(s): {problems[0]}"
     return ok(summary, {"valid": not problems, "problems": problems})
 
@@ -180,13 +164,9 @@ async def validate_dependencies(file: File = None, projectRoot: ProjectRoot = No
 @tool_errors
 async def fix_dependencies(file: File = None, projectRoot: ProjectRoot = None, tag: Tag = None) -> CallToolResult:
     """Remove missing and self references; cycles are reported for you to break."""
-    from tasks.dependencies import fix_dependencies as fix
-    from tasks.dependencies import validate_dependencies as validate
-
-    settings = settings_for(projectRoot, tag)
-    with task_file(settings, file).edit() as tasks:
-        fixed = [str(p) for p in fix(tasks)]
-        remaining = [str(p) for p in validate(tasks)]
+    with tasks_for(projectRoot, tag, file) as api:
+        check = api.validate_dependencies(fix=True)
+    fixed, remaining = check.fixed, [p.message for p in check.problems]
     summary = f"Fixed {len(fixed)} problem(s)" + (f"; {len(remaining)} remain: {remaining[0]}" if remaining else ".")
     return ok(summary, {"fixed": fixed, "remaining": remaining})
 
@@ -200,13 +180,10 @@ async def complexity_report(
     tag: Tag = None,
 ) -> CallToolResult:
     """The complexity report analyze_project_complexity wrote for this tag (Task Master's report file)."""
-    from tasks.complexity_report import read_report, report_path
-
-    settings = settings_for(projectRoot, tag)
-    path = task_file(settings, file).path if file else report_path(settings.tasks_file, settings.tag)
-    report = read_report(path)
-    rows = report["complexityAnalysis"]
-    return ok(f"{len(rows)} scored task(s) in {path}", {**report, "reportPath": str(path)})
+    with tasks_for(projectRoot, tag) as api:
+        shown = api.complexity_report(api.on(tasks_file=file).tasks_file if file else None)
+    rows = shown.report["complexityAnalysis"]
+    return ok(f"{len(rows)} scored task(s) in {shown.path}", {**shown.report, "reportPath": str(shown.path)})
 
 
 @tool_errors
@@ -216,15 +193,10 @@ async def list_tags(
     projectRoot: ProjectRoot = None,
 ) -> CallToolResult:
     """List the tags with their task counts; `current` is the tag tools use when a call names none."""
-    from tasks.tags import list_tags as rows_of
-
-    settings = settings_for(projectRoot)
-    store = task_file(settings, file)
-    tags = rows_of(store.path)
-    if showMetadata:
-        for row in tags:
-            row["metadata"] = TaskFile(store.path, tag=row["name"]).metadata()
-    current = next((row["name"] for row in tags if row["current"]), settings.tag)
+    with tasks_for(projectRoot, file=file) as api:
+        rows = api.tags(metadata=bool(showMetadata))
+    tags = [row.model_dump(exclude=None if showMetadata else {"metadata"}) for row in rows]
+    current = next((row.name for row in rows if row.current), api.tag)
     return ok(f"{len(tags)} tag(s); current: {current}", {"tags": tags, "currentTag": current})
 
 

@@ -236,6 +236,11 @@ class TasksAPI:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def workspace(self) -> Workspace:
+        """The workspace behind this API (opened now if this API was made without one, then closed by `close()`)."""
+        return self._workspace()
+
     def _workspace(self) -> Workspace:
         source = self._workspace_source
         if source is None:
