@@ -17,9 +17,9 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from taskmaster.mcp.jobs import LABELS, Job, run_job, stream_graph
+from taskmaster.mcp.jobs import LABELS, Job, run_job, thread_lock
 from taskmaster.mcp.models import MODELS
-from taskmaster.mcp.project import File, ProjectRoot, Tag, as_int, require_default_file, settings_for, task_file
+from taskmaster.mcp.project import File, ProjectRoot, Tag, as_int, require_default_file, settings_for
 from taskmaster.mcp.results import ToolInputError, ok, tool_errors
 
 if TYPE_CHECKING:
@@ -240,75 +240,32 @@ async def research(
     profile: Profile = None,
 ) -> CallToolResult:
     """Answer a question from the local knowledge base with numbered citations checked against the passages."""
-    from tasks.tree import find_task
+    from taskmaster.workspace.research import research_thread_id
 
     if not query.strip():
         raise ToolInputError("the question is empty; ask something in a few words")
     if filePaths:
         raise ToolInputError("filePaths is not supported; add the files to the knowledge base with kb_add first")
     settings = settings_for(projectRoot, tag, profile)
-    tasks = task_file(settings).load()
-    if saveTo:
-        find_task(tasks, saveTo)  # fail before spending model time
-    parts = []
-    for task_id in [i.strip() for i in (taskIds or "").split(",") if i.strip()]:
-        task = find_task(tasks, task_id)
-        parts.append("\n".join(filter(None, [f"Task {task_id}: {task.title}", task.description, task.details])))
-    task_context = "\n\n".join(filter(None, [*parts, customContext])) or None
-    question = query.strip()
-    state = await run_job(ctx, lambda job: _research(settings, question, task_context, job))
-    data = _save_research(settings, question, state, saveTo, bool(saveToFile))
-    answer = state.get("answer") or "(no answer survived the citation check)"
-    return ok(answer if len(answer) <= 400 else answer[:400] + "…", data)
 
+    def work(job: Job) -> dict[str, Any]:
+        warnings: list[str] = []
+        with _workspace(settings, warnings) as ws:
+            thread_id = research_thread_id(ws, query, tasks=taskIds, context=customContext)
+            with thread_lock(thread_id):  # a cancelled call's worker stops before the next one resumes the thread
+                answer = ws.research(
+                    query,
+                    tasks=taskIds,
+                    context=customContext,
+                    save_to=saveTo,
+                    save_file=bool(saveToFile),
+                    on_update=_progress(job, "researching"),
+                )
+        return {**answer.model_dump(mode="json"), "warnings": warnings}
 
-def _research(settings: Any, question: str, task_context: str | None, job: Job) -> dict[str, Any]:
-    from graphs.research import ResearchContext, build_research_graph
-    from taskmaster.cli.graph_runs import thread_id_for
-    from taskmaster.mcp.own_tools import open_kb
-    from taskmaster.workspace.checkpoints import open_checkpointer
-    from taskmaster.workspace.research_context import research_limits
-
-    inputs = {"question": question, "task_context": task_context}
-    thread_id = thread_id_for("research", {"inputs": inputs, "profile": settings.profile})
-    with open_kb(settings) as kb, open_checkpointer(settings) as saver:
-        router = None if kb.is_empty() else MODELS.router(settings)  # an empty base answers without a model
-        context = ResearchContext.for_knowledge_base(router, kb, limits=research_limits(settings))
-        state, _ = stream_graph(
-            build_research_graph(saver),
-            saver,
-            inputs,
-            context=context,
-            thread_id=thread_id,
-            job=job,
-            fresh=router is None,
-            concurrency=settings.breakdown.concurrency,
-            label="researching",
-        )
-    return state
-
-
-def _save_research(settings: Any, question: str, state: dict[str, Any], save_to: str | None, to_file: bool) -> dict:
-    import re
-
-    from graphs.research.report import answer_markdown
-    from tasks.atomic import write_text_atomic
-    from tasks.tree import find_task
-
-    text = answer_markdown(question, state)
-    saved: dict[str, str] = {}
-    if save_to:
-        with task_file(settings).edit() as tasks:
-            task = find_task(tasks, save_to)
-            task.details = f"{task.details.rstrip()}\n\n{text}".lstrip() if task.details else text
-        saved["task"] = save_to
-    if to_file:
-        slug = re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-")[:60] or "research"
-        path = settings.data_dir / "docs" / "research" / f"{slug}.md"
-        write_text_atomic(path, text)
-        saved["file"] = str(path)
-    keys = {"answer": "", "sources": [], "flags": [], "removed_sentences": 0, "queries": [], "problems": []}
-    return {"question": question, **{k: state.get(k, v) for k, v in keys.items()}, "saved": saved}
+    data = await run_job(ctx, work)
+    text = data["answer"] or "(no answer survived the citation check)"
+    return ok(text if len(text) <= 400 else text[:400] + "…", data)
 
 
 @tool_errors
