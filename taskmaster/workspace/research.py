@@ -74,6 +74,20 @@ def _task_context(ws: Workspace, ids: list[str], extra: str | None) -> str | Non
     return "\n\n".join(filter(None, [*parts, extra])) or None
 
 
+def research_thread_id(
+    ws: Workspace, question: str, *, tasks: str | Sequence[str] | None = None, context: str | None = None
+) -> str:
+    """The checkpoint thread `research()` runs this question on (MCP locks it, so a cancelled call's worker stops
+    before the next call resumes the thread). The same question with the same context resumes the same thread."""
+    with translated():
+        task_context = _task_context(ws, _task_ids(tasks), context)
+    return _thread_id(ws, {"question": question.strip(), "task_context": task_context})
+
+
+def _thread_id(ws: Workspace, inputs: dict[str, str | None]) -> str:
+    return thread_id_for("research", {"inputs": inputs, "profile": ws.settings.profile})
+
+
 def _file_for(ws: Workspace, question: str, save_file: str | Path | bool) -> Path:
     if save_file is True:
         slug = re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-")[:60] or "research"
@@ -116,8 +130,8 @@ def research(
         if target is not None and target.is_dir():
             raise AppError(f"{target} is a directory; name the markdown file to write")
 
-        inputs = {"question": question, "task_context": task_context}
-        thread_id = thread_id_for("research", {"inputs": inputs, "profile": ws.settings.profile})
+        inputs: dict[str, str | None] = {"question": question, "task_context": task_context}
+        thread_id = _thread_id(ws, inputs)
         research_context = ws.research_context(on_stage=on_stage)
         result = ws.run_thread(
             build_research_graph,
