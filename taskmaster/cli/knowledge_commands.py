@@ -1,11 +1,11 @@
-"""`kb` (add, list, remove, search: the knowledge base without a model) and `research` (the research graph)."""
+"""`kb` (add, list, remove, search: the knowledge base without a model) and `research` (the research graph): thin
+shells over the public API (`ws.kb`, `ws.research`). Flags are checked, the Workspace opened, the API called with
+progress on stderr, the result rendered (`--json` prints the API's pydantic models)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,25 +14,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from taskmaster.cli.common import console, err_console, fail, one_line_errors
-from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, TagOpt, settings_for, task_file
-from taskmaster.settings import Settings
+from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, TagOpt
 
 if TYPE_CHECKING:
-    from knowledge.base import IngestReport, KnowledgeBase
+    from taskmaster.workspace import Workspace
+    from taskmaster.workspace.knowledge import IngestReport
+    from taskmaster.workspace.research import ResearchAnswer
 
 STAGES = {"scan": "reading files", "embed": "embedding passages", "store": "writing the index"}
 KbTagOpt = Annotated[list[str] | None, typer.Option("--tag", help="Label the files (repeatable); search can filter.")]
 
 
-@contextmanager
-def open_kb(settings: Settings) -> Iterator[KnowledgeBase]:
-    from knowledge.base import KnowledgeBase
+def _workspace(project: Path | None, tag: str | None = None, profile: str | None = None) -> Workspace:
+    from taskmaster.workspace import Workspace
 
-    kb = KnowledgeBase.open(settings.knowledge)
-    try:
-        yield kb
-    finally:
-        kb.close()
+    def warn(message: str) -> None:
+        err_console.print(f"[yellow]warning:[/] {message}")
+
+    return Workspace.open(project, tag=tag, profile=profile, warn=warn)
 
 
 def _emit_json(data: Any) -> None:
@@ -60,7 +59,7 @@ def _print_report(report: IngestReport) -> None:
     console.print(
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
         f"{len(report.removed)} removed, {len(report.skipped)} skipped "
-        f"({report.chunks_embedded} passages embedded, {report.chunks_reused} reused)",
+        f"({report.passages_embedded} passages embedded, {report.passages_reused} reused)",
         highlight=False,
     )
     if report.skipped:
@@ -84,15 +83,8 @@ def kb_add(
 
     Unchanged files are skipped; every file left out is listed with its reason.
     """
-    from knowledge.documents import discover
-
-    existing = [p for p in paths if p.exists() or p.is_symlink()]
-    if existing:
-        # An empty directory, unsupported file or symlink out of bounds fails here, before the embedder loads.
-        discover(existing, include_unknown, follow_symlinks)
-    settings = settings_for(project)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with open_kb(settings) as kb, Progress(*columns, console=err_console, transient=True) as progress:
+    with _workspace(project) as ws, Progress(*columns, console=err_console, transient=True) as progress:
         bars: dict[str, Any] = {}
 
         def on_progress(stage: str, done: int, total: int) -> None:
@@ -100,8 +92,8 @@ def kb_add(
                 bars[stage] = progress.add_task(STAGES.get(stage, stage), total=total or None)
             progress.update(bars[stage], completed=done, total=total or None)
 
-        report = kb.add(
-            paths, tags=tags, progress=on_progress, include_unknown=include_unknown, follow_symlinks=follow_symlinks
+        report = ws.kb.add(
+            paths, tags=tags, include_unknown=include_unknown, follow_symlinks=follow_symlinks, on_progress=on_progress
         )
     _print_report(report)
 
@@ -109,15 +101,10 @@ def kb_add(
 @one_line_errors
 def kb_list(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
     """List the ingested files with their passage counts and tags."""
-    with open_kb(settings_for(project)) as kb:
-        sources = kb.sources()
+    with _workspace(project) as ws:
+        sources = ws.kb.list()
     if as_json:
-        _emit_json(
-            [
-                {"path": s.path, "chunks": s.chunks, "ingested_at": s.ingested_at.isoformat(), "tags": list(s.tags)}
-                for s in sources
-            ]
-        )
+        _emit_json([s.model_dump(mode="json") for s in sources])
         return
     if not sources:
         console.print("The knowledge base is empty. Add documents with: taskmaster kb add PATH")
@@ -134,10 +121,8 @@ def kb_remove(
     project: ProjectOpt = None,
 ) -> None:
     """Remove a file (or everything under a directory) from the knowledge base."""
-    with open_kb(settings_for(project)) as kb:
-        count = kb.remove(path)
-    if not count:
-        fail(f"{path} is not in the knowledge base; see `taskmaster kb list`")
+    with _workspace(project) as ws:
+        count = ws.kb.remove(path)
     console.print(f"removed {count} file(s)")
 
 
@@ -153,12 +138,10 @@ def kb_search(
     """Hybrid (dense + keyword) search; retrieval only, no model."""
     if not query.strip():
         fail("the query is empty; say what to look for")
-    with open_kb(settings_for(project)) as kb:
-        if kb.is_empty():
-            fail("the knowledge base is empty; add documents with `taskmaster kb add PATH`")
-        hits = kb.search(query, limit=limit, source=str(source) if source else None, tag=tag)
+    with _workspace(project) as ws:
+        hits = ws.kb.search(query, limit=limit, tag=tag, source=source)
     if as_json:
-        _emit_json([asdict(hit) for hit in hits])
+        _emit_json([hit.model_dump(mode="json") for hit in hits])
         return
     if not hits:
         console.print("No passage matched.")
@@ -171,25 +154,8 @@ def kb_search(
 
 
 # --- research ------------------------------------------------------------------------------------------
-def _task_context(settings: Settings, task_id: str) -> str:
-    from tasks.tree import find_task
-
-    task = find_task(task_file(settings).load(), task_id)
-    return "\n".join(filter(None, [f"Task {task_id}: {task.title}", task.description, task.details]))
-
-
-def _save_to_task(settings: Settings, task_id: str, text: str) -> None:
-    from tasks.tree import find_task
-
-    with task_file(settings).edit() as tasks:
-        task = find_task(tasks, task_id)
-        task.details = f"{task.details.rstrip()}\n\n{text}".lstrip() if task.details else text
-
-
 def _stage_printer() -> Any:
     """One stderr line per research stage, with the seconds since the run started."""
-    import time
-
     started = time.perf_counter()
 
     def on_stage(message: str) -> None:
@@ -198,36 +164,17 @@ def _stage_printer() -> Any:
     return on_stage
 
 
-def _run_research(settings: Settings, question: str, task_context: str | None) -> dict[str, Any]:
-    from graphs.research import ResearchContext, build_research_graph
-    from taskmaster.cli.graph_runs import run_graph, thread_id_for
-    from taskmaster.workspace.checkpoints import open_checkpointer
-    from taskmaster.workspace.models import model_router
-    from taskmaster.workspace.research_context import research_limits
-
-    inputs = {"question": question, "task_context": task_context}
-    thread_id = thread_id_for("research", {"inputs": inputs, "profile": settings.profile})
-    with open_kb(settings) as kb, open_checkpointer(settings) as saver:
-        if kb.is_empty():  # answer without starting (or even configuring) a model
-            context = ResearchContext.for_knowledge_base(None, kb)
-            return run_graph(
-                build_research_graph(saver), saver, inputs, context=context, thread_id=thread_id, fresh=True
-            )
-        with model_router(settings) as router:
-            context = ResearchContext.for_knowledge_base(
-                router, kb, limits=research_limits(settings), on_stage=_stage_printer()
-            )
-            state = run_graph(
-                build_research_graph(saver),
-                saver,
-                inputs,
-                context=context,
-                thread_id=thread_id,
-                concurrency=settings.breakdown.concurrency,
-                label="researching",
-            )
-            err_console.print(f"[dim]{router.meter.summary()} · thread {thread_id}[/]")
-    return state
+def _show_answer(answer: ResearchAnswer) -> None:
+    if answer.answer:  # document text: never read as Rich markup ("[link]" would vanish)
+        console.print(answer.answer, highlight=False, markup=False)
+    else:
+        console.print("[dim](no answer survived the citation check)[/]", highlight=False)
+    if answer.sources:
+        console.print("\n[bold]Sources[/]")
+        for s in answer.sources:
+            console.print(f"  [{s.n}] {s.source}:{s.line_start}-{s.line_end}", highlight=False, markup=False)
+    if answer.flags:
+        err_console.print(f"[yellow]flags:[/] {', '.join(answer.flags)}")
 
 
 @one_line_errors
@@ -238,54 +185,44 @@ def research(
     ] = None,
     save_to: Annotated[str | None, typer.Option("--save-to", help="Append the answer to this task's details.")] = None,
     save_file: Annotated[Path | None, typer.Option("--save-file", help="Write the answer as markdown.")] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Ignore an interrupted run's checkpoint and start over.")
+    ] = False,
     project: ProjectOpt = None,
     tag: TagOpt = None,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer a question from the knowledge base with numbered citations checked against the retrieved passages."""
-    from tasks.atomic import write_text_atomic
+    from taskmaster.cli.progress import graph_progress
 
     if not question.strip():
         fail("the question is empty; ask something in a few words")
-    settings = settings_for(project, tag, profile)
-    if save_to:
-        from tasks.tree import find_task
-
-        find_task(task_file(settings).load(), save_to)  # fail before spending model time
-    state = _run_research(settings, question.strip(), _task_context(settings, task) if task else None)
-    for problem in state.get("problems", []):
-        err_console.print(f"[yellow]warning:[/] {problem}")
-    if "empty_knowledge_base" in state.get("flags", []):
-        err_console.print("[yellow]hint:[/] add documents with `taskmaster kb add PATH`")
-    from graphs.research.report import answer_markdown
-
-    text = answer_markdown(question.strip(), state)
-    if save_to:
-        _save_to_task(settings, save_to, text)
-        err_console.print(f"answer appended to task {save_to} in {settings.tasks_file}")
-    if save_file:
-        write_text_atomic(save_file, text)
-        err_console.print(f"answer written to {save_file}")
-    if as_json:
-        defaults: dict[str, Any] = {"answer": "", "sources": [], "flags": [], "removed_sentences": 0, "queries": []}
-        _emit_json(
-            {"question": question.strip(), **{key: state.get(key, value) for key, value in defaults.items()}}
-            | {"problems": state.get("problems", [])}
+    with _workspace(project, tag, profile) as ws, graph_progress("researching") as on_update:
+        answer = ws.research(
+            question,
+            tasks=task,
+            save_to=save_to,
+            save_file=save_file or False,
+            fresh=fresh,
+            on_stage=_stage_printer(),
+            on_update=on_update,
         )
+        tasks_file = ws.paths.tasks_file
+    if answer.usage:
+        err_console.print(f"[dim]{answer.usage} · thread {answer.thread_id}[/]")
+    for problem in answer.problems:
+        err_console.print(f"[yellow]warning:[/] {problem}")
+    if "empty_knowledge_base" in answer.flags:
+        err_console.print("[yellow]hint:[/] add documents with `taskmaster kb add PATH`")
+    if "task" in answer.saved:
+        err_console.print(f"answer appended to task {answer.saved['task']} in {tasks_file}")
+    if "file" in answer.saved:
+        err_console.print(f"answer written to {answer.saved['file']}")
+    if as_json:
+        typer.echo(answer.model_dump_json(indent=2))
         return
-    if state.get("answer"):  # document text: never read as Rich markup ("[link]" would vanish)
-        console.print(state["answer"], highlight=False, markup=False)
-    else:
-        console.print("[dim](no answer survived the citation check)[/]", highlight=False)
-    if state.get("sources"):
-        console.print("\n[bold]Sources[/]")
-        for s in state["sources"]:
-            console.print(
-                f"  [{s['n']}] {s['source']}:{s['line_start']}-{s['line_end']}", highlight=False, markup=False
-            )
-    if state.get("flags"):
-        err_console.print(f"[yellow]flags:[/] {', '.join(state['flags'])}")
+    _show_answer(answer)
 
 
 # --- eval research -------------------------------------------------------------------------------------
@@ -303,35 +240,12 @@ def eval_research(
     as_json: JsonOpt = False,
 ) -> None:
     """Recall@1/5/10 and MRR of the knowledge base on your questions (and, with --answers, answer quality)."""
-    from taskmaster.evals.research import checker_judge, evaluate, load_questions
+    from taskmaster.evals.research import evaluate_workspace, load_questions
 
     items = load_questions(questions)
-    settings = settings_for(project, None, profile)
-
-    with open_kb(settings) as kb:
-        if kb.is_empty():
-            fail("the knowledge base is empty; add the documents the questions are about with `taskmaster kb add`")
-
-        def search(query: str, k: int) -> list[Any]:
-            return kb.search(query, limit=k)
-
-        if not answers:
-            report = evaluate(items, search, limit=limit, on_result=progress_retrieval)
-        else:
-            from graphs.research import ResearchContext, answer_question
-            from taskmaster.workspace.models import model_router
-            from taskmaster.workspace.research_context import research_limits
-
-            with model_router(settings) as router:
-                context = ResearchContext.for_knowledge_base(router, kb, limits=research_limits(settings))
-                report = evaluate(
-                    items,
-                    search,
-                    limit=limit,
-                    answer=lambda q: answer_question(context, q),
-                    judge=checker_judge(router),
-                    on_result=progress_answer,
-                )
+    with _workspace(project, None, profile) as ws:
+        on_result = progress_answer if answers else progress_retrieval
+        report = evaluate_workspace(ws, items, limit=limit, answers=answers, on_result=on_result)
     if as_json:
         _emit_json(report.as_dict())
         return

@@ -22,12 +22,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
 from knowledge.base import Hit
 from taskmaster.errors import AppError
+
+if TYPE_CHECKING:
+    from taskmaster.workspace import Workspace
 
 K_VALUES = (1, 5, 10)
 SEARCH_DEPTH = 10
@@ -243,3 +246,37 @@ def checker_judge(router: Any, role: str = "checker") -> Judge:
             return False
 
     return judge
+
+
+def evaluate_workspace(
+    ws: Workspace,
+    questions: Sequence[Question],
+    *,
+    limit: int = 5,
+    answers: bool = False,
+    on_result: Callable[[QuestionResult], None] | None = None,
+) -> ResearchEvalReport:
+    """`evaluate` on a workspace's knowledge base; with `answers`, research runs as `ws.research` would (the same
+    context, without a checkpoint per question) and the checker tier judges the citations."""
+    from graphs.research import answer_question
+
+    if ws.kb.is_empty():
+        raise AppError(
+            "the knowledge base is empty; add the documents the questions are about with `taskmaster kb add`"
+        )
+    kb = ws.knowledge_base()  # searched directly, so search_ms times retrieval alone
+
+    def search(query: str, k: int) -> list[Hit]:
+        return kb.search(query, limit=k)
+
+    if not answers:
+        return evaluate(questions, search, limit=limit, on_result=on_result)
+    context = ws.research_context()
+    return evaluate(
+        questions,
+        search,
+        limit=limit,
+        answer=lambda q: answer_question(context, q),
+        judge=checker_judge(ws.router()),
+        on_result=on_result,
+    )
