@@ -7,9 +7,6 @@ jobs.py for progress and cancellation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,24 +20,12 @@ from taskmaster.mcp.project import ProjectRoot, Tag, as_int, settings_for
 from taskmaster.mcp.results import ToolInputError, ok, tool_errors
 
 if TYPE_CHECKING:
-    from knowledge.base import KnowledgeBase
     from taskmaster.settings import Settings
     from taskmaster.workspace import Workspace
     from taskmaster.workspace.coding import CodeResult
     from taskmaster.workspace.runs import RunSummary
 
 TASK_TYPES = ("quick_edit", "standard_dev", "complex", "critical")
-
-
-@contextmanager
-def open_kb(settings: Any) -> Iterator[KnowledgeBase]:
-    from knowledge.base import KnowledgeBase
-
-    kb = KnowledgeBase.open(settings.knowledge)
-    try:
-        yield kb
-    finally:
-        kb.close()
 
 
 def _path(settings: Any, raw: str) -> Path:
@@ -58,31 +43,25 @@ async def kb_add(
     projectRoot: ProjectRoot = None,
 ) -> CallToolResult:
     """Ingest files into the local knowledge base (markdown, rst, text, HTML, PDF, source); unchanged are skipped."""
-    from knowledge.documents import discover
-
     settings = settings_for(projectRoot)
-    resolved = [_path(settings, p) for p in paths]
-    existing = [p for p in resolved if p.exists()]
-    if existing:
-        discover(existing)  # an empty directory or unsupported file fails here, before the embedder loads
 
     def work(job: Job) -> Any:
-        with open_kb(settings) as kb:
-            return kb.add(
-                resolved,
+        with _workspace(settings) as ws:
+            return ws.kb.add(
+                [_path(settings, p) for p in paths],
                 tags=tags,
-                progress=lambda stage, done, total: job.progress(f"{stage}: {done}/{total}", total or None),
+                on_progress=lambda stage, done, total: job.progress(f"{stage}: {done}/{total}", total or None),
             )
 
     report = await run_job(ctx, work)
     data = {
-        "added": list(report.added),
-        "updated": list(report.updated),
-        "removed": list(report.removed),
+        "added": report.added,
+        "updated": report.updated,
+        "removed": report.removed,
         "unchanged": len(report.unchanged),
-        "skipped": [{"path": str(s.path), "reason": s.reason} for s in report.skipped],
-        "passagesEmbedded": report.chunks_embedded,
-        "passagesReused": report.chunks_reused,
+        "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
+        "passagesEmbedded": report.passages_embedded,
+        "passagesReused": report.passages_reused,
     }
     return ok(
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
@@ -105,14 +84,12 @@ async def kb_search(
         raise ToolInputError("the query is empty; say what to look for")
     settings = settings_for(projectRoot)
 
-    def work(job: Job) -> list[Any]:
-        with open_kb(settings) as kb:
-            if kb.is_empty():
-                raise ToolInputError("the knowledge base is empty; add documents with kb_add")
-            return kb.search(query, limit=limit, source=str(_path(settings, source)) if source else None, tag=tag)
+    def work(job: Job) -> Any:
+        with _workspace(settings) as ws:
+            return ws.kb.search(query, limit=limit, tag=tag, source=_path(settings, source) if source else None)
 
     hits = await run_job(ctx, work)
-    data = {"hits": [asdict(h) for h in hits]}
+    data = {"hits": [h.model_dump(mode="json") for h in hits]}
     lines = [f"{i}. {h.source}:{h.line_start}-{h.line_end} ({h.score:.3f})" for i, h in enumerate(hits, 1)]
     return ok("\n".join(lines) or "No passage matched.", data)
 
