@@ -201,12 +201,13 @@ def answer_bench(kb: KnowledgeBase, questions: list) -> None:
     from graphs.research import ResearchContext, answer_question
     from taskmaster.evals.research import evaluate
     from taskmaster.settings import Settings
+    from taskmaster.workspace import Workspace
     from taskmaster.workspace.models import model_router
-    from taskmaster.workspace.research_context import research_limits
 
     settings = Settings(profile="embedded")
-    with model_router(settings) as router:
-        context = ResearchContext.for_knowledge_base(router, kb, limits=research_limits(settings))
+    with model_router(settings) as router:  # the bench's own knowledge base (a temp dir), so not ws.research_context
+        limits = Workspace(settings).research_limits()
+        context = ResearchContext.for_knowledge_base(router, kb, limits=limits)
         report = evaluate(questions, lambda q, k: kb.search(q, limit=k), answer=lambda q: answer_question(context, q))
     for r in report.results:
         print(f"   {r.answer_seconds:6.1f}s  {', '.join(r.flags) or 'cited':<32} {r.question}")

@@ -350,11 +350,11 @@ def test_citation_check_parses_grouped_and_adjacent_citations(answer: str, kept:
 
 def test_the_embedded_profile_skips_planning_and_grading_and_clips_passages() -> None:
     from taskmaster.settings import Settings
-    from taskmaster.workspace.research_context import research_limits
+    from taskmaster.workspace import Workspace
 
-    limits = research_limits(Settings(profile="embedded"))
+    limits = Workspace(Settings(profile="embedded")).research_limits()
     assert limits.max_queries == 0 and not limits.grade and limits.max_passages == 3
-    assert research_limits(Settings(profile="vllm-2x4090")).grade
+    assert Workspace(Settings(profile="vllm-2x4090")).research_limits().grade
 
     long_hit = Hit("long", "first line\n" + "x" * 3000, str(EXAMPLES / "sqlite-wal.md"), "", 1, 2, 0.9)
     state, nodes, chat, retriever = run(scripted("WAL helps readers [1]."), [long_hit, *THREE], limits=limits)
