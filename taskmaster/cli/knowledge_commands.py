@@ -210,7 +210,8 @@ def research(
         )
         tasks_file = ws.paths.tasks_file
     if answer.usage:
-        err_console.print(f"[dim]{answer.usage} · thread {answer.thread_id}[/]")
+        resumed = " (resumed an interrupted run)" if answer.resumed else ""
+        err_console.print(f"[dim]{answer.usage} · thread {answer.thread_id}{resumed}[/]")
     for problem in answer.problems:
         err_console.print(f"[yellow]warning:[/] {problem}")
     if "empty_knowledge_base" in answer.flags:

@@ -46,6 +46,7 @@ class ResearchAnswer(BaseModel):
     problems: list[str] = Field(default_factory=list)
     saved: dict[str, str] = Field(default_factory=dict)  # {"task": id, "file": path} for what was written
     thread_id: str = ""
+    resumed: bool = False  # True when this call continued an interrupted run of the same question
     usage: str | None = None  # the model router's usage summary, when a model was used
 
     def markdown(self) -> str:
@@ -152,6 +153,7 @@ def research(
         queries=list(state.get("queries", [])),
         problems=list(state.get("problems", [])),
         thread_id=thread_id,
+        resumed=result.resumed,
         usage=research_context.router.meter.summary() if research_context.router is not None else None,
     )
     text = answer.markdown()
