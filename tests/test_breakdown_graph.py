@@ -73,6 +73,7 @@ def test_parse_scores_and_expands_above_threshold_only(tmp_path: Path) -> None:
     assert validate_dependencies(tasks) == []
     assert all(t.complexity is not None for _, t in iter_tasks(tasks))
     assert state["written"] is True
+    assert set(state) == {"tasks", "nodes", "problems", "written"}  # the output schema, not the working state
 
 
 def test_recursion_respects_depth_breadth_and_total_limits(tmp_path: Path) -> None:

@@ -186,6 +186,7 @@ def test_stages_are_reported_one_line_each() -> None:
     context = ResearchContext(router, Retriever(THREE), lambda: False, ResearchLimits(), on_stage=lines.append)
     state = build_research_graph().invoke({"question": "How should passwords be hashed?"}, context=context)
     assert state["answer"] == "Use argon2id [1]."
+    assert "hits" not in state and "draft" not in state  # the output schema, not the working state
     assert [line.split(" ")[0] for line in lines] == ["planning", "searching", "found", "grading", "writing", "answer:"]
 
 
