@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.sqlite import Database, Migration
 from tasks.errors import TasksFileError
 
+# The schema as the hand-written helper made it: idempotent, so files from before migrations upgrade in place.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS claims (
     tag TEXT NOT NULL,
@@ -29,6 +28,7 @@ CREATE TABLE IF NOT EXISTS claims (
     PRIMARY KEY (tag, task_id)
 );
 """
+MIGRATIONS = (Migration("m001_claims", SCHEMA),)
 # A claim from another host cannot be checked for liveness; after this long it is considered abandoned.
 FOREIGN_CLAIM_TTL_S = 6 * 3600.0
 
@@ -55,37 +55,35 @@ class Claim:
 
 
 def claims_path(tasks_file: Path) -> Path:
+    """The claims file beside `tasks_file`; the same path as WorkspacePaths.claims (tasks/ cannot import it)."""
     return tasks_file.with_name(tasks_file.stem + ".claims.sqlite")
 
 
 class ClaimBook:
     def __init__(self, path: Path) -> None:
         self.path = path
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(sqlite3.connect(self.path, timeout=30.0)) as conn:
-                conn.executescript(SCHEMA)
-                with conn:
-                    yield conn
-        except sqlite3.Error as exc:
-            raise TasksFileError(
-                f"cannot use the task claims file {self.path} ({exc}); check its permissions or delete it "
+        self.db = Database(
+            path,
+            MIGRATIONS,
+            error=lambda exc: TasksFileError(
+                f"cannot use the task claims file {path} ({exc}); check its permissions or delete it "
                 "when no run is active"
-            ) from exc
+            ),
+        )
 
     def claims(self, tag: str) -> dict[str, Claim]:
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(
                 "SELECT tag, task_id, run_id, pid, host, claimed_at FROM claims WHERE tag = ?", (tag,)
             ).fetchall()
         return {row[1]: Claim(*row) for row in rows}
 
     def take(self, tag: str, task_id: str, run_id: str) -> bool:
-        """Claim the task for `run_id`; False if another run holds it and is alive."""
-        with self._connect() as conn:
+        """Claim the task for `run_id`; False if another run holds it and is alive.
+
+        One write transaction: the holder read is still the holder when the claim is written.
+        """
+        with self.db.transaction() as conn:
             row = conn.execute(
                 "SELECT tag, task_id, run_id, pid, host, claimed_at FROM claims WHERE tag = ? AND task_id = ?",
                 (tag, task_id),
@@ -105,12 +103,12 @@ class ClaimBook:
         return claim.run_id if claim else None
 
     def release(self, tag: str, task_id: str, run_id: str) -> None:
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             conn.execute("DELETE FROM claims WHERE tag = ? AND task_id = ? AND run_id = ?", (tag, task_id, run_id))
 
     def release_run(self, tag: str, run_id: str) -> list[str]:
         """Drop every claim of a run (it finished or stopped); returns the task ids it held."""
-        with self._connect() as conn:
+        with self.db.transaction() as conn:
             rows = conn.execute("SELECT task_id FROM claims WHERE tag = ? AND run_id = ?", (tag, run_id)).fetchall()
             conn.execute("DELETE FROM claims WHERE tag = ? AND run_id = ?", (tag, run_id))
         return [row[0] for row in rows]

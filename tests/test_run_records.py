@@ -80,12 +80,13 @@ def test_thread_ids_are_never_cut_in_narrow_terminals(isolated_project: Path) ->
 def _open_records(path: str) -> None:
     from taskmaster.workspace.run_records import RunRecords
 
-    with RunRecords(Path(path))._connect():
+    with RunRecords(Path(path)).db.connect():
         pass
 
 
 def test_runs_opening_a_new_records_file_at_once_all_succeed(tmp_path: Path) -> None:
-    """Two concurrent runs both added the owner columns to a new file; the second ALTER failed (a CI flake)."""
+    """Two concurrent runs both added the owner columns to a new file; the second ALTER failed (a CI flake).
+    The migrations now run once under the write lock (storage.sqlite)."""
     import multiprocessing
 
     for trial in range(10):

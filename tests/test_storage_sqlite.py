@@ -130,3 +130,105 @@ def test_processes_opening_a_new_file_at_once_migrate_it_exactly_once(tmp_path: 
             writers = sorted(row[0] for row in conn.execute("SELECT writer FROM opened"))
         conn.close()
         assert names == ["m001_notes", "m002_note_author", "m003_log"] and writers == [0, 1, 2, 3]
+
+
+# --- the five stores: files made by their hand-written helpers (no _migrations table) open and keep their rows ---
+
+
+def _old_file(path: Path, script: str, insert: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(script)
+        conn.execute(insert)
+    conn.close()
+
+
+def test_an_old_ledger_keeps_its_attempts(tmp_path: Path) -> None:
+    from taskmaster.workspace.ledger import SCHEMA, Ledger
+
+    path = tmp_path / "ledger.sqlite"
+    _old_file(
+        path,
+        SCHEMA,
+        "INSERT INTO attempts (recorded_at, run_id, task_id, task_type, complexity, worker_tier, checker, outcome, "
+        "attempt, escalations, verifiers, latency_s, input_tokens, output_tokens, cost_usd, reference_cost_usd) "
+        "VALUES ('2024-01-01T00:00:00+00:00', 'r', '1', 'standard_dev', 3, 'fast', NULL, 'passed', 1, 0, '{}', "
+        "1.0, 10, 5, 0.0, 0.0)",
+    )
+    ledger = Ledger(path)
+    assert [(r.record.run_id, r.record.outcome) for r in ledger.rows()] == [("r", "passed")]
+    assert ledger.db.applied() == ["m001_attempts_and_routing_decisions"]
+
+
+def test_old_run_records_without_owner_columns_gain_them_and_keep_their_runs(tmp_path: Path) -> None:
+    from taskmaster.workspace.run_records import SCHEMA, RunRecords
+
+    path = tmp_path / "runs.sqlite"
+    _old_file(
+        path,
+        SCHEMA,  # the first release: no pid/host/proc_start columns yet
+        "INSERT INTO runs (thread_id, tag, started_at, updated_at, state, request) "
+        "VALUES ('run-old', 'master', 1.0, 2.0, 'stopped', '{}')",
+    )
+    records = RunRecords(path)
+    assert records.get("run-old").state == "stopped"
+    records.start("run-new", "master", {"x": 1})
+    assert [r.thread_id for r in records.recent()] == ["run-new", "run-old"]
+    assert records.db.applied() == ["m001_runs_and_task_events", "m002_run_owner_columns"]
+
+
+def test_an_old_schedules_file_keeps_its_schedules(tmp_path: Path) -> None:
+    from taskmaster.scheduling.store import SCHEMA, ScheduleStore
+
+    path = tmp_path / "schedules.sqlite"
+    _old_file(
+        path,
+        SCHEMA,
+        "INSERT INTO schedules (name, cron, every_seconds, kind, target, tag, max_minutes, max_tasks, created_at) "
+        "VALUES ('nightly', '0 2 * * *', NULL, 'prd', 'prd.md', 'master', 30, NULL, '2024-01-01T00:00:00+00:00')",
+    )
+    store = ScheduleStore(path)
+    assert [(s.id, s.name) for s in store.all()] == [("1", "nightly")]
+    added = store.add(
+        name=None, cron=None, every_seconds=60, kind="tasks", target="", tag="master", max_minutes=5, max_tasks=1
+    )
+    assert added.name == "tasks-2"
+
+
+def test_an_old_claims_file_keeps_its_claims(tmp_path: Path) -> None:
+    from tasks.claims import SCHEMA, ClaimBook
+
+    path = tmp_path / "tasks.claims.sqlite"
+    _old_file(path, SCHEMA, "INSERT INTO claims VALUES ('master', '3', 'run-a', 1, 'elsewhere', 9e9)")
+    book = ClaimBook(path)
+    assert book.holder("master", "3") == "run-a"
+    assert not book.take("master", "3", "run-b")  # another host's recent claim still holds
+
+
+def test_an_old_response_cache_keeps_its_replies(tmp_path: Path) -> None:
+    from langchain_core.messages import HumanMessage
+
+    from agents.llm.cache import SCHEMA, CallScope, ResponseCache
+
+    scope = CallScope(model="m", endpoints=("openai:http://x",), temperature=0, max_tokens=10)
+    messages = [HumanMessage("hi")]
+    path = tmp_path / "responses.sqlite"
+    key, semantic_scope, _ = ResponseCache._keys(scope, messages)
+    _old_file(path, SCHEMA, f"INSERT INTO responses VALUES ('{key}', '{semantic_scope}', 9e9, 'hi', 'hello', NULL)")
+    assert ResponseCache(path, clock=lambda: 9e9).lookup(scope, messages) == "hello"
+
+
+def test_the_claims_path_is_the_workspace_one(tmp_path: Path) -> None:
+    """tasks/ cannot import WorkspacePaths, so it keeps its own formula; the two must agree."""
+    from taskmaster.scheduling.store import schedules_db
+    from taskmaster.workspace.ledger import ledger_path
+    from taskmaster.workspace.paths import WorkspacePaths
+    from taskmaster.workspace.run_records import records_path
+    from tasks.claims import claims_path
+
+    paths = WorkspacePaths(tmp_path)
+    assert claims_path(paths.tasks_file) == paths.claims
+    assert ledger_path(paths.data_dir) == paths.ledger and records_path(paths.data_dir) == paths.runs
+    assert schedules_db(tmp_path) == paths.schedules

@@ -11,19 +11,17 @@ embedding (cosine similarity ≥ threshold) with stored ones. Only short last me
 truncate long inputs (MiniLM at 256 word pieces), so two long prompts that differ only at the end would look
 identical.
 
-Stdlib sqlite3 in WAL mode, a short connection per operation under a lock: safe from parallel graph branches and
-from several processes sharing a project.
+Kept with storage.sqlite (WAL, busy timeout, ordered migrations), a short connection per operation: safe from
+parallel graph branches and from several processes sharing a project.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,9 +30,11 @@ import numpy as np
 from langchain_core.messages import BaseMessage
 
 from agents.errors import AgentError
+from storage.sqlite import Database, Migration
 
 EmbedFn = Callable[[str], Sequence[float]]
 
+# The schema as the hand-written helper made it: idempotent, so files from before migrations upgrade in place.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
     key TEXT PRIMARY KEY,
@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS responses (
 );
 CREATE INDEX IF NOT EXISTS responses_scope ON responses (scope, created_at);
 """
+MIGRATIONS = (Migration("m001_responses", SCHEMA),)
 SEMANTIC_MAX_CHARS = 1000  # about 250 word pieces: MiniLM still sees the whole message
 SEMANTIC_SCAN_LIMIT = 2000  # newest entries compared per lookup
 
@@ -94,24 +95,20 @@ class ResponseCache:
     semantic_threshold: float = 0.95
     clock: Callable[[], float] = time.time
     counts: CacheCounts = field(default_factory=CacheCounts)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # guards `counts`
+    db: Database = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as conn:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise AgentError(
-                f"cannot open the response cache {self.path} ({exc}); delete the file or set cache.enabled = false"
-            ) from exc
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=10)) as conn, conn:
-            conn.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; a crash may only lose recent entries
-            yield conn
+        path = self.path
+        self.db = Database(
+            path,
+            MIGRATIONS,
+            pragmas={"synchronous": "NORMAL"},  # WAL stays consistent; a crash may only lose recent entries
+            error=lambda exc: AgentError(
+                f"cannot use the response cache {path} ({exc}); delete the file or set cache.enabled = false"
+            ),
+        )
+        self.db.migrate()
 
     # --- keys ----------------------------------------------------------------------------------------------
     @staticmethod
@@ -131,7 +128,7 @@ class ResponseCache:
             return None
         exact, semantic_scope, last = self._keys(scope, messages)
         cutoff = self.clock() - self.ttl_s
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute("SELECT reply FROM responses WHERE key = ? AND created_at >= ?", (exact, cutoff))
             found = row.fetchone()
         if found is not None:
@@ -148,7 +145,7 @@ class ResponseCache:
     def _semantic_lookup(self, semantic_scope: str, last: str, cutoff: float) -> str | None:
         if self.embed is None or len(last) > SEMANTIC_MAX_CHARS:
             return None
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(
                 "SELECT reply, embedding FROM responses WHERE scope = ? AND created_at >= ? AND embedding IS NOT NULL "
                 "ORDER BY created_at DESC LIMIT ?",
@@ -173,19 +170,19 @@ class ResponseCache:
         if self.embed is not None and len(last) <= SEMANTIC_MAX_CHARS:
             embedding = _unit(self.embed(last)).tobytes()
         now = self.clock()
-        with self._lock, self._connect() as conn:
+        with self.db.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO responses (key, scope, created_at, last_message, reply, embedding) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (exact, semantic_scope, now, last, reply, embedding),
             )
             conn.execute("DELETE FROM responses WHERE created_at < ?", (now - self.ttl_s,))
-            self.counts.stored += 1
+        self._count("stored")
 
     def discard(self, scope: CallScope, messages: Sequence[BaseMessage]) -> None:
         """Drop an entry that turned out unusable (a cached structured reply that no longer validates)."""
         exact, _, _ = self._keys(scope, messages)
-        with self._lock, self._connect() as conn:
+        with self.db.connect() as conn:
             conn.execute("DELETE FROM responses WHERE key = ?", (exact,))
 
     def _count(self, name: str) -> None:

@@ -2,22 +2,24 @@
 
 These plain tables are the source of truth that `schedule add/rm/list/runs` read and write. The scheduler
 process keeps APScheduler's own job table (`apscheduler_jobs`, same file) in step with them; see `service`.
-Each call opens its own short connection, so CLI processes, the scheduler and its worker threads can all
-use the store at once (SQLite serialises the writes; WAL lets readers continue meanwhile).
+Each call opens its own short connection (storage.sqlite: WAL, busy timeout, ordered migrations), so CLI processes,
+the scheduler and its worker threads can all use the store at once (SQLite serialises the writes; WAL lets readers
+continue meanwhile).
 """
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
+from storage.sqlite import Database, Migration
 from taskmaster.errors import AppError
 from taskmaster.scheduling.model import RunRecord, Schedule, SourceKind
+from taskmaster.workspace.paths import WorkspacePaths
 
+# The schema as the hand-written helper made it: idempotent, so files from before migrations upgrade in place.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schedules (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -54,6 +56,7 @@ CREATE TABLE IF NOT EXISTS scheduler_heartbeat (
     beat_at TEXT NOT NULL
 );
 """
+MIGRATIONS = (Migration("m001_schedules_runs_heartbeat", SCHEMA),)
 
 _SCHEDULE_COLUMNS = [f.name for f in fields(Schedule)]
 _RUN_COLUMNS = [f.name for f in fields(RunRecord) if f.name != "id"]
@@ -64,33 +67,24 @@ def now_iso() -> str:
 
 
 def schedules_db(project_dir: Path) -> Path:
-    return project_dir / ".taskmaster" / "state" / "schedules.sqlite"
+    """The project's schedules file (WorkspacePaths defines it)."""
+    return WorkspacePaths(project_dir).schedules
 
 
 class ScheduleStore:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.db = Database(
+            path,
+            MIGRATIONS,
+            row_factory=sqlite3.Row,
+            error=lambda exc: AppError(f"cannot use {path} ({exc}); check the directory exists and is writable"),
+        )
 
     @property
     def url(self) -> str:
         """SQLAlchemy URL of the same file, for APScheduler's job store."""
         return f"sqlite:///{self.path}"
-
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            conn = sqlite3.connect(self.path, timeout=30)
-        except sqlite3.OperationalError as exc:
-            raise AppError(f"cannot open {self.path} ({exc}); check the directory exists and is writable") from None
-        conn.row_factory = sqlite3.Row
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
-            with conn:
-                yield conn
-        finally:
-            conn.close()
 
     # --- schedules -------------------------------------------------------------------------------------
     def add(
@@ -105,7 +99,7 @@ class ScheduleStore:
         max_minutes: int,
         max_tasks: int | None,
     ) -> Schedule:
-        with self._connect() as conn:
+        with self.db.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO schedules (name, cron, every_seconds, kind, target, tag, max_minutes, max_tasks, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -118,12 +112,12 @@ class ScheduleStore:
         return found
 
     def get(self, schedule_id: str) -> Schedule | None:
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute("SELECT * FROM schedules WHERE id = ?", (schedule_id,)).fetchone()
         return _schedule(row) if row else None
 
     def all(self) -> list[Schedule]:
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute("SELECT * FROM schedules ORDER BY id").fetchall()
         return [_schedule(row) for row in rows]
 
@@ -131,18 +125,18 @@ class ScheduleStore:
         found = self.get(schedule_id)
         if found is None:
             raise AppError(f"no schedule with id {schedule_id!r}; see `taskmaster schedule list`")
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             conn.execute("DELETE FROM schedules WHERE id = ?", (schedule_id,))
         return found
 
     def next_run_times(self) -> dict[str, str | None]:
         """Next run times as the scheduler process last reported them."""
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute("SELECT id, next_run_at FROM schedules").fetchall()
         return {str(row["id"]): row["next_run_at"] for row in rows}
 
     def set_next_run_times(self, times: dict[str, str | None]) -> None:
-        with self._connect() as conn:
+        with self.db.transaction() as conn:
             conn.executemany(
                 "UPDATE schedules SET next_run_at = ? WHERE id = ?", [(when, sid) for sid, when in times.items()]
             )
@@ -150,7 +144,7 @@ class ScheduleStore:
     # --- runs ------------------------------------------------------------------------------------------
     def record_run(self, run: RunRecord) -> int:
         values = asdict(run)
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             cursor = conn.execute(
                 f"INSERT INTO schedule_runs ({', '.join(_RUN_COLUMNS)}) VALUES ({', '.join('?' * len(_RUN_COLUMNS))})",
                 [values[name] for name in _RUN_COLUMNS],
@@ -164,12 +158,12 @@ class ScheduleStore:
         if schedule_id is not None:
             query += " WHERE schedule_id = ?"
             params = (schedule_id,)
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(f"{query} ORDER BY id DESC LIMIT ?", (*params, limit)).fetchall()
         return [_run(row) for row in rows]
 
     def last_runs(self) -> dict[str, RunRecord]:
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(
                 "SELECT * FROM schedule_runs WHERE id IN (SELECT MAX(id) FROM schedule_runs GROUP BY schedule_id)"
             ).fetchall()
@@ -177,16 +171,16 @@ class ScheduleStore:
 
     # --- scheduler liveness ----------------------------------------------------------------------------
     def heartbeat(self, pid: int) -> None:
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             conn.execute("INSERT OR REPLACE INTO scheduler_heartbeat (pid, beat_at) VALUES (?, ?)", (pid, now_iso()))
 
     def clear_heartbeat(self, pid: int) -> None:
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             conn.execute("DELETE FROM scheduler_heartbeat WHERE pid = ?", (pid,))
 
     def live_schedulers(self, within_seconds: float) -> list[int]:
         """Pids of scheduler processes that reported in recently."""
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute("SELECT pid, beat_at FROM scheduler_heartbeat").fetchall()
         now = datetime.now(UTC)
         return [

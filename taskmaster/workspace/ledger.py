@@ -1,16 +1,12 @@
 """The attempt ledger: one SQLite row per code-generation attempt, so routing decisions can be judged on data.
 
-Stdlib sqlite3 in WAL mode: the CLI, the evaluation harness and a server may append at the same time, and
-readers (`taskmaster stats`) never block writers. Each write is its own short transaction.
+Kept with storage.sqlite (WAL, ordered migrations): the CLI, the evaluation harness and a server may append at the
+same time, and readers (`taskmaster stats`) never block writers. Each write is its own short transaction.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +14,11 @@ from typing import Any
 
 from agents.escalation import StartDecision
 from graphs.codegen.records import AttemptRecord
+from storage.sqlite import Database, Migration
 from taskmaster.errors import AppError
+from taskmaster.workspace.paths import WorkspacePaths
 
+# The schema as the hand-written helper made it: idempotent, so files from before migrations upgrade in place.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,6 +54,7 @@ CREATE TABLE IF NOT EXISTS routing_decisions (
 );
 CREATE INDEX IF NOT EXISTS routing_decisions_type ON routing_decisions (task_type);
 """
+MIGRATIONS = (Migration("m001_attempts_and_routing_decisions", SCHEMA),)
 _COLUMNS = (
     "recorded_at",
     "run_id",
@@ -83,7 +83,8 @@ class LedgerRow:
 
 
 def ledger_path(data_dir: Path) -> Path:
-    return data_dir / "state" / "ledger.sqlite"
+    """The ledger of the project whose `.taskmaster` directory is `data_dir` (WorkspacePaths defines it)."""
+    return WorkspacePaths(data_dir.parent).ledger
 
 
 class Ledger:
@@ -91,19 +92,12 @@ class Ledger:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as conn:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(SCHEMA)
-        except sqlite3.Error as exc:
-            raise AppError(f"cannot open the attempt ledger {path} ({exc}); check the file or delete it") from exc
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=10)) as conn, conn:
-            yield conn
+        self.db = Database(
+            path,
+            MIGRATIONS,
+            error=lambda exc: AppError(f"cannot use the attempt ledger {path} ({exc}); check the file or delete it"),
+        )
+        self.db.migrate()
 
     def __call__(self, record: AttemptRecord) -> None:
         self.record(record)
@@ -113,7 +107,7 @@ class Ledger:
         values["verifiers"] = json.dumps(values["verifiers"], sort_keys=True)
         values["recorded_at"] = (at or datetime.now(UTC)).isoformat(timespec="seconds")
         placeholders = ", ".join("?" for _ in _COLUMNS)
-        with self._lock, self._connect() as conn:
+        with self.db.connect() as conn:
             conn.execute(
                 f"INSERT INTO attempts ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
                 [values[c] for c in _COLUMNS],
@@ -125,7 +119,7 @@ class Ledger:
         if since is not None:
             query += " WHERE recorded_at >= ?"
             params.append(_utc(since).isoformat(timespec="seconds"))
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             fetched = conn.execute(query + " ORDER BY id", params).fetchall()
         rows = []
         for row_id, recorded_at, *rest in fetched:
@@ -146,7 +140,7 @@ class Ledger:
             decision.default_index,
             decision.explanation(),
         )
-        with self._lock, self._connect() as conn:
+        with self.db.connect() as conn:
             conn.execute(
                 "INSERT INTO routing_decisions (decided_at, run_id, task_type, chain, start_index, start_tier, "
                 "default_index, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -158,7 +152,7 @@ class Ledger:
         query = "SELECT decided_at, run_id, task_type, chain, start_index, start_tier, default_index, explanation "
         query += "FROM routing_decisions" + (" WHERE task_type = ?" if task_type else "") + " ORDER BY id DESC LIMIT ?"
         params: list[Any] = [task_type, limit] if task_type else [limit]
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             fetched = conn.execute(query, params).fetchall()
         return [
             DecisionRow(at, run, kind, tuple(json.loads(chain)), index, tier, default, text)

@@ -1,7 +1,8 @@
 """What each autonomous run did: one row per run and one per task event (claimed, started, finished, …).
 
 The checkpoint says where a run is; these records say what happened, in a form `taskmaster runs`, the scheduler
-and tests can query without replaying graph state. Stdlib sqlite3 in WAL mode, one short transaction per write.
+and tests can query without replaying graph state. Kept with storage.sqlite (WAL, ordered migrations applied once
+under the write lock, so runs opening a new file at once do not race), one short transaction per write.
 
 A run records the process that works it (pid, host, and the process's start time, so a recycled pid is not
 mistaken for it). A run still marked `running` whose process is gone (kill -9, a crash, a power cut) is
@@ -15,14 +16,15 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from storage.sqlite import Database, Migration, add_columns
 from taskmaster.errors import AppError
+from taskmaster.workspace.paths import WorkspacePaths
 
+# The schema as the hand-written helper made it: idempotent, so files from before migrations upgrade in place.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     thread_id TEXT PRIMARY KEY,
@@ -47,6 +49,10 @@ CREATE INDEX IF NOT EXISTS task_events_thread ON task_events (thread_id);
 """
 # Added after the first release: older files get them on open (ALTER TABLE), old rows have NULLs.
 OWNER_COLUMNS = (("pid", "INTEGER"), ("host", "TEXT"), ("proc_start", "TEXT"))
+MIGRATIONS = (
+    Migration("m001_runs_and_task_events", SCHEMA),
+    Migration("m002_run_owner_columns", add_columns("runs", OWNER_COLUMNS)),
+)
 
 
 @dataclass(frozen=True)
@@ -62,38 +68,25 @@ class RunRow:
 
 
 def records_path(data_dir: Path) -> Path:
-    return data_dir / "state" / "runs.sqlite"
+    """The run records of the project whose `.taskmaster` directory is `data_dir` (WorkspacePaths defines it)."""
+    return WorkspacePaths(data_dir.parent).runs
 
 
 class RunRecords:
     def __init__(self, path: Path) -> None:
         self.path = path
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(sqlite3.connect(self.path, timeout=30.0)) as conn:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(SCHEMA)
-                # Check and add under the write lock: two runs opening a new file at once both saw the columns
-                # missing and the second ALTER failed ("duplicate column name").
-                conn.execute("BEGIN IMMEDIATE")
-                have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-                for name, kind in OWNER_COLUMNS:
-                    if name not in have:
-                        conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
-                conn.commit()
-                with conn:
-                    yield conn
-        except sqlite3.Error as exc:
-            raise AppError(f"cannot write the run records at {self.path} ({exc}); check the directory") from exc
+        # Opened on first use, not here: readers check `path.exists()` so a status query creates no file.
+        self.db = Database(
+            path,
+            MIGRATIONS,
+            error=lambda exc: AppError(f"cannot use the run records at {path} ({exc}); check the directory"),
+        )
 
     def start(self, thread_id: str, tag: str, request: dict[str, Any]) -> None:
         now = time.time()
         pid = os.getpid()
         owner = (pid, socket.gethostname(), process_start(pid))
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             conn.execute(
                 "INSERT INTO runs (thread_id, tag, started_at, updated_at, state, request, pid, host, proc_start) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -103,16 +96,14 @@ class RunRecords:
             )
 
     def finish(self, thread_id: str, state: str, stop_reason: str | None, summary: dict[str, Any]) -> None:
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             conn.execute(
                 "UPDATE runs SET updated_at = ?, state = ?, stop_reason = ?, summary = ? WHERE thread_id = ?",
                 (time.time(), state, stop_reason, json.dumps(summary, default=str), thread_id),
             )
 
     def event(self, thread_id: str, task_id: str, event: str, detail: dict[str, Any]) -> None:
-        import os
-
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             conn.execute(
                 "INSERT INTO task_events (thread_id, task_id, event, at, pid, detail) VALUES (?, ?, ?, ?, ?, ?)",
                 (thread_id, task_id, event, time.time(), os.getpid(), json.dumps(detail, default=str)),
@@ -121,14 +112,14 @@ class RunRecords:
     def get(self, thread_id: str) -> RunRow | None:
         if not self.path.exists():
             return None
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(f"SELECT {_COLUMNS} FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
             return self._checked(conn, row) if row else None
 
     def recent(self, limit: int = 20) -> list[RunRow]:
         if not self.path.exists():
             return []
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(f"SELECT {_COLUMNS} FROM runs ORDER BY started_at DESC LIMIT ?", (limit,)).fetchall()
             return [self._checked(conn, r) for r in rows]
 
@@ -150,7 +141,7 @@ class RunRecords:
 
     def events(self, thread_id: str) -> list[tuple[str, str, int, dict[str, Any]]]:
         """(task id, event, pid, detail) in order."""
-        with self._connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(
                 "SELECT task_id, event, pid, detail FROM task_events WHERE thread_id = ? ORDER BY id", (thread_id,)
             ).fetchall()
