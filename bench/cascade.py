@@ -14,7 +14,8 @@ and the ratios the ladder is for:
 Run: nice -n 5 .venv/bin/python bench/cascade.py [--limit 40] [--out bench/results/cascade.json]
 Two processes may share one --out, each with its own --only runs (the embedded servers have 2 slots).
 Every problem's result (with its tokens per tier and the load average when it ended) is saved as soon as it ends,
-and a re-run continues from there: `--limit 20` and later `--limit 40` costs 40 problems per run, not 60.
+and a re-run continues from there (a problem whose model call failed, e.g. timed out under load, is not kept but
+done again): `--limit 20` and later `--limit 40` costs 40 problems per run, not 60.
 `--fresh` starts over; `--report` only prints the table from the file.
 """
 
@@ -37,10 +38,21 @@ RUNS: dict[str, tuple[str, str | None]] = {
     "escalate": ("escalate", None),
 }
 STRONG_TIERS = ("coder", "planner")
+MAX_RESTARTS = 5
 
 
-def run(name: str, limit: int, project: Path, saved: dict[str, Any], save: Any, max_tokens: int | None) -> None:
-    """Problems not yet in `saved[name]` up to `limit`, each saved as it ends."""
+class ModelCallFailed(Exception):
+    """A model call failed (timeout under load): the problem says nothing about pass@1, so it is not kept."""
+
+
+def clean_prefix(results: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The results up to the first one whose model calls failed (that one and the rest are done again)."""
+    end = next((i for i, r in enumerate(results) if r.get("error")), len(results))
+    return results[: min(end, limit)]
+
+
+def run(name: str, limit: int, project: Path, saved: dict[str, Any], save: Any, caps: dict[str, float]) -> None:
+    """Problems not yet in `saved[name]` up to `limit`, each saved as it ends; a failed model call redoes it."""
     from taskmaster.evals.humaneval import run_humaneval
     from taskmaster.settings import load_settings
     from taskmaster.workspace.ledger import Ledger, ledger_path
@@ -48,35 +60,43 @@ def run(name: str, limit: int, project: Path, saved: dict[str, Any], save: Any, 
 
     policy, tier = RUNS[name]
     entry = saved.setdefault(name, {"policy": policy, "tier": tier, "results": []})
-    done = entry["results"][:limit]
-    entry["results"] = done
-    if len(done) >= limit:
-        return
-    print(f"{name}: problems {len(done)}..{limit - 1}", flush=True)
+    entry["results"] = done = clean_prefix(entry["results"], limit)
     settings = load_settings(project, profile="embedded")
 
     def keep(result: Any) -> None:
-        done.append({**asdict(result), "load_avg_1m": round(os.getloadavg()[0], 2)})
         mark = "pass" if result.passed else "fail"
         print(f"  {result.task_id}: {mark} ({result.status}, {result.attempts} attempts, {result.seconds}s)")
+        if result.error:
+            raise ModelCallFailed(f"{result.task_id}: {result.error}")
+        done.append({**asdict(result), "load_avg_1m": round(os.getloadavg()[0], 2)})
         save()
 
-    with model_router(settings) as router:
-        if max_tokens is not None:  # as `taskmaster eval humaneval --max-tokens`: a lower reply cap on every tier
+    for _ in range(MAX_RESTARTS):
+        if len(done) >= limit:
+            return
+        print(f"{name}: problems {len(done)}..{limit - 1}", flush=True)
+        with model_router(settings) as router:
+            # reply cap and request timeout on every tier (a loaded machine needs far more than the tier's default)
             for tier_name, spec in list(router.config.tiers.items()):
-                capped = min(spec.max_output_tokens, max_tokens)
-                router.config.tiers[tier_name] = spec.model_copy(update={"max_output_tokens": capped})
-        entry["max_tokens"] = max_tokens
-        run_humaneval(
-            router,
-            policy=policy,
-            tier=tier,
-            limit=limit,
-            start=len(done),
-            matrix=settings.escalation,
-            record=Ledger(ledger_path(settings.data_dir)),
-            on_result=keep,
-        )
+                update = {"timeout_s": caps["timeout_s"]}
+                if caps.get("max_tokens"):
+                    update["max_output_tokens"] = min(spec.max_output_tokens, int(caps["max_tokens"]))
+                router.config.tiers[tier_name] = spec.model_copy(update=update)
+            entry.update(caps)
+            try:
+                run_humaneval(
+                    router,
+                    policy=policy,
+                    tier=tier,
+                    limit=limit,
+                    start=len(done),
+                    matrix=settings.escalation,
+                    record=Ledger(ledger_path(settings.data_dir)),
+                    on_result=keep,
+                )
+            except ModelCallFailed as exc:
+                print(f"  not kept, done again: {exc}", flush=True)
+    print(f"{name}: stopped after {MAX_RESTARTS} failed model calls; run again to continue", flush=True)
 
 
 def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -114,7 +134,7 @@ def report(saved: dict[str, Any], limit: int) -> None:
     print(f"\nHumanEval, first {limit} problems; fast = SmolLM2-135M, coder = Qwen2.5-Coder-1.5B")
     head = f"{'run':14s} {'pass@1':>7s} {'solved':>7s} {'tokens in/out':>14s} {'1.5B tokens':>11s} {'model s':>8s}"
     print(f"{head}  {'load 1m min/med/max':20s} solved by")
-    sums = {name: summary(entry["results"][:limit]) for name, entry in saved.items() if name in RUNS}
+    sums = {name: summary(clean_prefix(entry["results"], limit)) for name, entry in saved.items() if name in RUNS}
     for name, s in sums.items():
         load = "/".join(f"{x:.1f}" for x in s["load_avg_1m"]) if s["load_avg_1m"] else "-"
         print(
@@ -140,6 +160,7 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="only print the table from --out")
     parser.add_argument("--only", help="comma-separated run names to do (default all)")
     parser.add_argument("--max-tokens", type=int, help="cap every tier's reply (SmolLM2 often rambles to its cap)")
+    parser.add_argument("--timeout-s", type=float, default=3600, help="every tier's request timeout (default 3600)")
     args = parser.parse_args()
 
     saved: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() and not args.fresh else {}
@@ -165,7 +186,7 @@ def main() -> None:
                 tmp.replace(args.out)
 
         for name in wanted:
-            run(name, args.limit, project, saved, save, args.max_tokens)
+            run(name, args.limit, project, saved, save, {"max_tokens": args.max_tokens, "timeout_s": args.timeout_s})
         saved = json.loads(args.out.read_text()) if args.out.exists() else saved
     report(saved, args.limit)
 
