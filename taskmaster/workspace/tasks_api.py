@@ -35,7 +35,14 @@ UPDATABLE_STATUSES = ("pending", "in-progress", "blocked")  # what `update --fro
 
 
 # --- results -----------------------------------------------------------------------------------------------------
-class TaskEntry(BaseModel):
+class Result(BaseModel):
+    """Base of the results: validators are built on first use, so importing this module (every task command) stays
+    cheap; `list` builds only the models it returns."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class TaskEntry(Result):
     """One task or subtask with its full dotted id (the task itself stores only its local id)."""
 
     id: str
@@ -47,7 +54,7 @@ class TaskEntry(BaseModel):
         return {**self.task.to_json(), "id": self.id if "." in self.id else self.task.id}
 
 
-class TaskList(BaseModel):
+class TaskList(Result):
     """`list`: the tag's top-level tasks (filtered by status when asked), counts, and entries that did not load."""
 
     tag: str
@@ -58,24 +65,24 @@ class TaskList(BaseModel):
     problems: list[str] = Field(default_factory=list, description="Entries the load could not read (left in place).")
 
 
-class StatusChange(BaseModel):
+class StatusChange(Result):
     status: str
     changed: list[str] = Field(description="Every full id whose status changed, incl. rolled-up parents.")
     tag: str
 
 
-class DependencyChange(BaseModel):
+class DependencyChange(Result):
     id: str
     depends_on: str
     changed: bool
 
 
-class DependencyProblem(BaseModel):
+class DependencyProblem(Result):
     kind: str
     message: str
 
 
-class DependencyCheck(BaseModel):
+class DependencyCheck(Result):
     """`validate-dependencies`: what `fix` repaired and what remains (duplicates and cycles need a human)."""
 
     fixed: list[str] = Field(default_factory=list)
@@ -87,32 +94,32 @@ class DependencyCheck(BaseModel):
         return not self.problems
 
 
-class SubtaskRemoval(BaseModel):
+class SubtaskRemoval(Result):
     removed: str
     converted_to: str | None = None
 
 
-class Move(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+class Move(Result):
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     from_id: str = Field(alias="from")
     to_id: str = Field(alias="to")
 
 
-class TagMove(BaseModel):
+class TagMove(Result):
     moved: list[str]
     from_tag: str
     to_tag: str
 
 
-class TagRename(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+class TagRename(Result):
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     old: str = Field(alias="from")
     new: str = Field(alias="to")
 
 
-class TagInfo(BaseModel):
+class TagInfo(Result):
     name: str
     current: bool
     tasks: int
@@ -122,20 +129,20 @@ class TagInfo(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
-class TagChange(BaseModel):
+class TagChange(Result):
     """A tag created, copied or deleted, with how many tasks it holds (held)."""
 
     name: str
     tasks: int
 
 
-class ImportedTag(BaseModel):
+class ImportedTag(Result):
     added: list[int]
     skipped: list[int]
     replaced: bool
 
 
-class ComplexityReport(BaseModel):
+class ComplexityReport(Result):
     path: Path
     tag: str
     report: dict[str, Any]
