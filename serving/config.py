@@ -23,7 +23,9 @@ class EmbeddedSettings(BaseModel):
     )
     strong_model: EmbeddedModel = Field(default="qwen2.5-coder-1.5b", description="The planner and coder tiers'.")
     n_ctx: int = Field(default=8192, ge=512, description="Context per request (each parallel slot gets all of it).")
-    threads: int | None = None
+    threads: int | None = Field(
+        default=None, ge=1, description="Threads per server; default: the cores but one, shared among the models."
+    )
     parallel: int | None = Field(default=None, ge=1, le=64, description="Request slots per server; default from cores.")
     max_output_tokens: int | None = Field(default=None, ge=32, description="Reply cap; default: the model's own.")
     startup_timeout_s: float = Field(default=180.0, gt=0)

@@ -173,7 +173,7 @@ class EmbeddedServer:
 
     def _start(self, binary: Path, model_path: Path, fingerprint: str) -> dict:
         port = free_port(HOST)
-        threads = self.settings.threads or os.cpu_count() or 2
+        threads = self.settings.threads or llama_server.default_threads(len(set(self.settings.tier_models().values())))
         argv = llama_server.server_argv(
             binary,
             model_path,

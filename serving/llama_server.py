@@ -43,6 +43,19 @@ def default_binary() -> Path:
         return BUILT
 
 
+def default_threads(servers: int) -> int:
+    """Threads per server (generation and prompt batches): the cores but one, shared among the `servers` that may
+    run at once, at least 1, so the app's servers and the app itself never ask for more threads than there are cores.
+
+    Oversubscription is catastrophic for llama.cpp on CPU: its threads meet at a spinning barrier after every op, so
+    a thread the OS has descheduled stalls the others for a whole time slice. Measured on 2 cores under load
+    (docs/models.md): SmolLM2 0.5-1.5 tok/s with 2 threads against 23-36 tok/s with 1; Qwen 0.4 against 5.7. When
+    the machine is quiet, 1 thread costs SmolLM2 nothing measurable (~130 tok/CPU-s either way) and Qwen about a
+    third of its single-request speed, the price of never collapsing when both servers or the app are busy."""
+    cores = os.cpu_count() or 2
+    return max(1, (cores - 1) // max(1, servers))
+
+
 def default_slots() -> int:
     """Parallel request slots: one per core, at least 2 so a short call never waits behind a long reply."""
     return max(2, min(MAX_DEFAULT_SLOTS, os.cpu_count() or 2))

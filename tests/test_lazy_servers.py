@@ -20,9 +20,10 @@ from fakes import ScriptedChat
 from agents.errors import EndpointUnavailable
 from agents.llm.config import Backend, Endpoint, ModelConfig, Tier
 from agents.llm.router import ModelRouter
+from serving import llama_server
 from serving.embedded import EmbeddedPool, embedded_pool
 from serving.errors import ServingError
-from serving.process import pid_alive
+from serving.process import cmdline_of, pid_alive
 from taskmaster.settings import EmbeddedSettings, Settings
 from taskmaster.workspace.profiles import model_config
 
@@ -141,3 +142,21 @@ def test_entering_the_model_router_starts_no_server(tmp_path: Path) -> None:
     with model_router(settings) as router:
         assert router.config.tier_for("planner")[1].endpoints[0].server == STRONG_MODEL
     assert list(tmp_path.iterdir()) == []
+
+
+# --- threads ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("cores", "servers", "threads"), [(2, 2, 1), (2, 1, 1), (1, 2, 1), (8, 2, 3), (16, 2, 7)])
+def test_servers_never_ask_for_more_threads_than_the_cores_but_one(
+    monkeypatch: pytest.MonkeyPatch, cores: int, servers: int, threads: int
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    assert llama_server.default_threads(servers) == threads
+
+
+def test_the_embedded_server_runs_with_the_default_threads(tmp_path: Path) -> None:
+    settings = EmbeddedSettings(model=FAST_MODEL, runtime_dir=tmp_path)
+    with embedded_pool(settings) as pool:
+        pool.url(FAST_MODEL)
+        argv = cmdline_of(pool.started()[FAST_MODEL].pid).split()
+    expected = str(llama_server.default_threads(1))
+    assert argv[argv.index("--threads") + 1] == argv[argv.index("--threads-batch") + 1] == expected
