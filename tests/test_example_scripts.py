@@ -91,6 +91,7 @@ def test_plan_and_work_plans_from_the_prd_then_runs(isolated_project: Path, embe
     )
     result = run_script("plan_and_work.py", str(isolated_project), "--max-tasks", "1", cwd=isolated_project)
     assert "Traceback" not in result.stderr, result.stderr
+    assert result.stdout.strip(), result.stderr  # the run's JSON summary, unless the script failed before it
     summary = json.loads(result.stdout)
     assert summary["thread_id"].startswith("run-")
     expected = 1 if summary["stop_reason"] == "error" else 2 if summary["state"] == "waiting" else 0
