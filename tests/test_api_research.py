@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from e2e import ROOT
+from e2e import ROOT, run_cli
 
 from taskmaster.errors import AppError, KnowledgeBaseError, TaskStoreError
-from taskmaster.workspace.knowledge import IngestReport, Passage
+from taskmaster.workspace.knowledge import IngestReport, KnowledgeStats, Passage
 from taskmaster.workspace.research import ResearchAnswer, research_thread_id
 from taskmaster.workspace.workspace import Workspace
 from tasks.model import Task
@@ -60,6 +60,10 @@ def test_kb_add_list_search_stats_remove(isolated_project: Path, corpus: Path) -
         assert all(Path(h.source).name != "password-hashing.rst" for h in ws.kb.search("argon2 password hashing"))
         with pytest.raises(KnowledgeBaseError, match="not in the knowledge base"):
             ws.kb.remove(corpus / "password-hashing.rst")
+        stats = ws.kb.stats()
+    shown = run_cli("kb", "stats", "--json", cwd=isolated_project)  # the CLI prints the same model
+    assert shown.returncode == 0, shown.stderr
+    assert KnowledgeStats.model_validate_json(shown.stdout) == stats and stats.files == len(files) - 1
 
 
 def test_kb_bad_input_raises_the_cli_messages(isolated_project: Path) -> None:

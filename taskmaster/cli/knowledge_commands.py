@@ -1,4 +1,4 @@
-"""`kb` (add, list, remove, search: the knowledge base without a model) and `research` (the research graph): thin
+"""`kb` (add, list, remove, search, stats: the knowledge base without a model) and `research` (the research graph): thin
 shells over the public API (`ws.kb`, `ws.research`). Flags are checked, the Workspace opened, the API called with
 progress on stderr, the result rendered (`--json` prints the API's pydantic models)."""
 
@@ -113,6 +113,18 @@ def kb_list(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
     for s in sources:
         table.add_row(s.path, str(s.chunks), s.ingested_at.strftime("%Y-%m-%d %H:%M"), ", ".join(s.tags))
     console.print(table)
+
+
+@one_line_errors
+def kb_stats(project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
+    """How many files and passages the knowledge base holds, and its tags (no embedder is loaded)."""
+    with _workspace(project) as ws:
+        stats = ws.kb.stats()
+    if as_json:
+        typer.echo(stats.model_dump_json(indent=2))
+        return
+    tags = f", tags: {', '.join(stats.tags)}" if stats.tags else ""
+    console.print(f"{stats.files} files, {stats.passages} passages{tags}", highlight=False, markup=False)
 
 
 @one_line_errors
@@ -282,11 +294,12 @@ def progress_answer(result: Any) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    kb_app = typer.Typer(help="The knowledge base: add, list, remove and search documents.", no_args_is_help=True)
+    kb_app = typer.Typer(help="The knowledge base: add, list, remove, search, stats.", no_args_is_help=True)
     kb_app.command("add")(kb_add)
     kb_app.command("list")(kb_list)
     kb_app.command("remove")(kb_remove)
     kb_app.command("search")(kb_search)
+    kb_app.command("stats")(kb_stats)
     app.add_typer(kb_app, name="kb")
     app.command("research")(research)
     from taskmaster.cli.code_commands import eval_app  # the `eval` group lives with the codegen commands
