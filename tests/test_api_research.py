@@ -130,6 +130,7 @@ def test_research_resumes_an_interrupted_run_cites_real_passages_and_saves_to_th
         with pytest.raises(Stop):
             ws.research(question, tasks="1", save_to="1", on_update=stop_after_retrieval)
         assert store.load()[0].details == ""  # nothing saved by the interrupted run
+        thread_id = research_thread_id(ws, question, tasks="1")  # the task's details are context: before saving
         answer = ws.research(
             question,
             tasks="1",
@@ -137,8 +138,8 @@ def test_research_resumes_an_interrupted_run_cites_real_passages_and_saves_to_th
             on_stage=stages.append,
             on_update=lambda node, update: nodes.append(node),
         )
-        assert answer.thread_id == research_thread_id(ws, question, tasks="1")
-    assert answer.resumed and "inspect" not in nodes and nodes[-1] == "check_citations"
+    assert answer.thread_id == thread_id and answer.resumed
+    assert "inspect" not in nodes and nodes[-1] == "check_citations"
     files = {str(p.resolve()) for p in corpus.iterdir() if p.is_file()}
     assert answer.sources and all(s.source in files for s in answer.sources)  # never an invented source
     cited = {int(n) for g in re.findall(r"\[([\d,; ]+)\]", answer.answer) for n in re.split(r"[,; ]+", g) if n}
