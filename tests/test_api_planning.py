@@ -203,19 +203,19 @@ def test_bad_arguments_raise_one_sentence(isolated_project: Path) -> None:
 
 @pytest.mark.e2e
 def test_plan_expand_and_analyze_on_the_embedded_model(isolated_project: Path, embedded_server: object) -> None:
-    """The whole cycle on SmolLM2-135M: what the system guarantees whatever the tiny model says."""
-    (isolated_project / "prd.md").write_text("# Word counter\nA command-line tool that counts words in text files.\n")
-    with Workspace.open(isolated_project, breakdown={"max_breadth": 2}) as ws:
-        plan = ws.parse_prd("prd.md", num_tasks=2, depth=0)
-        assert 1 <= len(plan.tasks) <= 3 and plan.tasks == _store(isolated_project).load()
+    """The whole cycle on SmolLM2-135M, kept to a few calls: what the system guarantees whatever the model says."""
+    # the machine running the suite may be busy: a slow answer is not what this test checks
+    with Workspace.open(isolated_project, breakdown={"max_breadth": 2}, timeout_s=900) as ws:
+        plan = ws.plan_goal("A command-line tool that counts words in text files", num_tasks=1, depth=0)
+        assert 1 <= len(plan.tasks) <= 2 and plan.tasks == _store(isolated_project).load()
         assert plan.usage and "model calls" in plan.usage
         expanded = ws.expand("1", num=2, force=True)
         assert expanded.unexpanded == [], expanded.failure()
-        scored = ws.analyze_complexity()
+        scored = ws.analyze_complexity("1")
     tasks = _store(isolated_project).load()
     for _, task in iter_tasks(tasks):
         Task.model_validate(task.model_dump(by_alias=True))
     assert validate_dependencies(tasks) == []
     assert 1 <= len(tasks[0].subtasks) <= 2 and expanded.tasks[0] == tasks[0]
+    assert [s.id for s in scored.scores] == ["1"] and scored.report.is_file()
     assert all(s.complexity is None or 1 <= s.complexity <= 10 for s in scored.scores)
-    assert scored.report.is_file()
