@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -133,9 +134,11 @@ def apply_tracing_rule(egress: Egress) -> bool:
         return True
     except EndpointRefused:
         pass
-    for name in TRACING_SWITCHES:
-        if name in os.environ:
-            os.environ[name] = "false"
+    switched = [name for name in TRACING_SWITCHES if name in os.environ]
+    for name in switched:
+        os.environ[name] = "false"
+    if not switched and "langsmith" not in sys.modules:
+        return False  # nothing asked for tracing, and importing langsmith only to say no costs ~0.5 s per command
     try:
         import langsmith
     except ImportError:
