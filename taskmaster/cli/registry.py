@@ -87,7 +87,7 @@ COMMANDS: dict[str, tuple[str | tuple[str, ...], str]] = {
         "knowledge_commands",
         "Answer a question from the knowledge base with numbered citations checked against the retrieved passages.",
     ),
-    "kb": ("knowledge_commands", "The knowledge base: add, list, remove and search documents."),
+    "kb": ("knowledge_commands", "The knowledge base: add, list, remove, search, stats."),
     "code": (
         "code_commands",
         "Write code for a task (or --spec): verify, self-debug, escalate up the tiers, human review when needed.",
