@@ -26,7 +26,9 @@ class EmbeddedSettings(BaseModel):
     threads: int | None = Field(
         default=None, ge=1, description="Threads per server; default: the cores but one, shared among the models."
     )
-    parallel: int | None = Field(default=None, ge=1, le=64, description="Request slots per server; default from cores.")
+    parallel: int | None = Field(
+        default=None, ge=1, le=64, description="Request slots per server; default 4 (concurrent requests batch)."
+    )
     max_output_tokens: int | None = Field(default=None, ge=32, description="Reply cap; default: the model's own.")
     startup_timeout_s: float = Field(default=180.0, gt=0)
     runtime_dir: Path | None = Field(default=None, description="Where shared-server state lives; default ~/.cache.")

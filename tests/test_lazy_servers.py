@@ -160,3 +160,12 @@ def test_the_embedded_server_runs_with_the_default_threads(tmp_path: Path) -> No
         argv = cmdline_of(pool.started()[FAST_MODEL].pid).split()
     expected = str(llama_server.default_threads(1))
     assert argv[argv.index("--threads") + 1] == argv[argv.index("--threads-batch") + 1] == expected
+
+
+def test_the_embedded_server_runs_four_slots_unless_told(tmp_path: Path) -> None:
+    settings = EmbeddedSettings(model=FAST_MODEL, runtime_dir=tmp_path)
+    with embedded_pool(settings) as pool:
+        pool.url(FAST_MODEL)
+        argv = cmdline_of(pool.started()[FAST_MODEL].pid).split()
+    assert argv[argv.index("--parallel") + 1] == str(llama_server.DEFAULT_SLOTS) == "4"
+    assert argv[argv.index("--ctx-size") + 1] == str(settings.n_ctx * 4)  # every slot gets the full context
