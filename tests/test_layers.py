@@ -33,7 +33,16 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("taskmaster.scheduling", {"*below"}),
     ("taskmaster.evals", {"*below"}),
 ]
-BELOW_SHELLS = {"storage", "knowledge", "tasks", "agents", "serving", "graphs", "taskmaster.workspace", "taskmaster.core"}
+BELOW_SHELLS = {
+    "storage",
+    "knowledge",
+    "tasks",
+    "agents",
+    "serving",
+    "graphs",
+    "taskmaster.workspace",
+    "taskmaster.core",
+}
 CORE_MODULES = {"taskmaster", "taskmaster.settings", "taskmaster.errors"}  # the public API's own modules
 
 
