@@ -2,8 +2,8 @@
 
 from graphs.taskmaster.dispatch import Dispatcher
 from graphs.taskmaster.graph import RECURSION_LIMIT, RunLimits, TaskmasterContext, build_taskmaster_graph
-from graphs.taskmaster.routing import kind_of
 from graphs.taskmaster.state import TaskmasterInput, TaskmasterOutput, TaskmasterState, WorkResult
+from graphs.taskmaster.work_kind import kind_of
 
 __all__ = [
     "RECURSION_LIMIT",

@@ -32,8 +32,8 @@ from graphs.codegen.outputs import write_outputs
 from graphs.errors import GraphError
 from graphs.research.graph import ResearchContext, build_research_graph
 from graphs.research.report import answer_markdown
-from graphs.taskmaster.routing import kind_of
 from graphs.taskmaster.state import WorkResult
+from graphs.taskmaster.work_kind import kind_of
 from tasks.errors import TaskError
 from tasks.model import Task
 

@@ -17,8 +17,6 @@ from taskmaster.workspace.coding import CodeResult, cap_reply_tokens
 from taskmaster.workspace.runs import LedgerStats
 
 if TYPE_CHECKING:
-    from agents.escalation import EscalationMatrix
-    from taskmaster.settings import Settings
     from taskmaster.workspace.workspace import Workspace
 
 SpecOpt = Annotated[str | None, typer.Option("--spec", help="What the code must do (instead of a task id).")]
@@ -51,13 +49,6 @@ def open_workspace(project: Path | None, tag: str | None = None, profile: str | 
         err_console.print(f"warning: {message}", markup=False, highlight=False)
 
     return Workspace.open(project, tag=tag, profile=profile, warn=warn)
-
-
-def escalation_matrix(settings: Settings, attempts: int | None = None) -> EscalationMatrix:
-    """Settings' escalation matrix (for the routing commands; the Workspace builds it)."""
-    from taskmaster.workspace import Workspace
-
-    return Workspace(settings).escalation_matrix(attempts)
 
 
 def ask_review(payload: dict[str, Any]) -> dict[str, Any] | None:

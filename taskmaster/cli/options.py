@@ -25,18 +25,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 
 def settings_for(project: Path | None, tag: str | None = None, profile: str | None = None) -> Settings:
-    from taskmaster.settings import load_settings
-    from tasks.tags import current_tag
+    from taskmaster.workspace.workspace import project_settings
 
-    overrides: dict[str, object] = {}
-    if tag:
-        overrides["tag"] = tag
-    if profile:
-        overrides["profile"] = profile
-    settings = load_settings(project, **overrides)
-    if "tag" not in settings.model_fields_set:  # no --tag and none configured: Task Master's active tag
-        settings.tag = current_tag(settings.tasks_file)
-    return settings
+    return project_settings(project, tag=tag, profile=profile)
 
 
 def task_file(settings: Settings) -> TaskFile:

@@ -9,12 +9,10 @@ from rich.table import Table
 
 from agents.escalation import TASK_TYPES
 from agents.escalation.adaptive import Usable
-from taskmaster.cli.code_commands import escalation_matrix
 from taskmaster.cli.common import console, err_console, fail, one_line_errors
-from taskmaster.cli.options import JsonOpt, ProjectOpt, settings_for
+from taskmaster.cli.options import JsonOpt, ProjectOpt
 from taskmaster.errors import AppError
 from taskmaster.settings import Settings
-from taskmaster.workspace.ledger import Ledger, ledger_path
 from taskmaster.workspace.start_policy import LedgerStartPolicy
 
 routing_app = typer.Typer(help="Adaptive routing: where each task type starts in its escalation chain.")
@@ -39,15 +37,18 @@ def explain_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Recent success per tier for TASK_TYPE, the thresholds, and the start tier the policy would pick."""
-    settings = settings_for(project)
-    matrix = escalation_matrix(settings)
-    if task_type not in matrix.rules:
-        fail(f"unknown task type {task_type!r}; use one of: {', '.join(matrix.rules)}")
-    chain = list(matrix.rules[task_type].chain)
-    ledger = Ledger(ledger_path(settings.data_dir))
-    decision = LedgerStartPolicy(ledger, settings.routing).explain(task_type, chain, _usable(settings))
+    from taskmaster.workspace import Workspace
+
+    with Workspace.open(project) as ws:
+        settings = ws.settings
+        matrix = ws.escalation_matrix()
+        if task_type not in matrix.rules:
+            fail(f"unknown task type {task_type!r}; use one of: {', '.join(matrix.rules)}")
+        chain = list(matrix.rules[task_type].chain)
+        ledger = ws.ledger()
+        decision = LedgerStartPolicy(ledger, settings.routing).explain(task_type, chain, _usable(settings))
+        recent = ledger.decisions(task_type, limit=5)
     routing = settings.routing
-    recent = ledger.decisions(task_type, limit=5)
     if as_json:
         console.print_json(
             data={

@@ -37,14 +37,9 @@ DEFAULT_PRD = Path(".taskmaster") / "docs" / "prd.txt"
 
 
 def _workspace(settings: Settings, warnings: list[str]) -> Workspace:
-    """A Workspace for one tool call, on the server's process-wide router (models.py): the embedded server the
-    first model tool started stays up for the next call instead of stopping when this call's Workspace closes.
-    Its warnings (an empty knowledge base for `research`) go back in the tool's result."""
-    from taskmaster.workspace import Workspace
-
-    ws = Workspace(settings, warn=warnings.append)
-    ws._once("router", lambda: MODELS.router(settings))  # not entered: MODELS closes it when the server stops
-    return ws
+    """A Workspace for one tool call on the server's shared router; its warnings (an empty knowledge base for
+    `research`) go back in the tool's result."""
+    return MODELS.workspace(settings, warn=warnings.append)
 
 
 def _progress(job: Job, label: str) -> Callable[[str, Any], None]:

@@ -11,8 +11,11 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from agents.llm.router import ModelRouter
     from taskmaster.settings import Settings
+    from taskmaster.workspace import Workspace
 
 
 class Models:
@@ -33,6 +36,13 @@ class Models:
             if key not in self._routers:
                 self._routers[key] = self._stack.enter_context(model_router(settings))
             return self._routers[key]
+
+    def workspace(self, settings: Settings, warn: Callable[[str], None] | None = None) -> Workspace:
+        """A Workspace for one tool call on this process-wide router, so the embedded server the first model tool
+        started stays up for the next call instead of stopping when this call's Workspace closes."""
+        from taskmaster.workspace import Workspace
+
+        return Workspace(settings, warn=warn, shared_router=lambda: self.router(settings))
 
     def loaded(self) -> list[dict[str, Any]]:
         return [{"tiers": sorted(r.config.tiers)} for r in self._routers.values()]

@@ -95,13 +95,7 @@ async def kb_search(
 
 
 def _workspace(settings: Settings) -> Workspace:
-    """A Workspace for one tool call on the server's process-wide router (models.py), so the embedded server the
-    first model tool started stays up for the next call instead of stopping when this call's Workspace closes."""
-    from taskmaster.workspace import Workspace
-
-    ws = Workspace(settings)
-    ws._once("router", lambda: MODELS.router(settings))  # not entered: MODELS closes it when the server stops
-    return ws
+    return MODELS.workspace(settings)
 
 
 def _review(review: str | None, edited_code: str | None) -> dict[str, Any] | None:

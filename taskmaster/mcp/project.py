@@ -29,27 +29,15 @@ File = Annotated[
 
 
 def settings_for(project_root: str | None, tag: str | None = None, profile: str | None = None) -> Settings:
-    from taskmaster.settings import load_settings
+    """The call's settings, loaded the way every shell loads them (Workspace's project_settings)."""
+    from taskmaster.workspace.workspace import project_settings
 
     root = None
     if project_root:
         root = Path(project_root).expanduser()
         if not root.is_dir():
             raise ToolInputError(f"projectRoot {project_root} is not a directory; pass your project's absolute path")
-    overrides: dict[str, object] = {}
-    if profile:
-        overrides["profile"] = profile
-    settings = load_settings(root, **overrides)
-    chosen = tag or _active_tag(settings.tasks_file)
-    return settings.model_copy(update={"tag": chosen}) if chosen and chosen != settings.tag else settings
-
-
-def _active_tag(tasks_path: Path) -> str | None:
-    """The tag `use_tag` made current (Task Master's state.json), used when a call names no tag."""
-    from tasks.tags import read_state
-
-    tag = read_state(tasks_path).get("currentTag")
-    return tag if isinstance(tag, str) and tag else None
+    return project_settings(root, tag=tag, profile=profile)
 
 
 def task_file(settings: Settings, file: str | None = None) -> TaskFile:

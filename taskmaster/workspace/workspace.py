@@ -51,6 +51,25 @@ RESEARCH_PASSAGES = 4
 RESEARCH_CHARS = 2400
 
 
+def project_settings(
+    path: str | Path | None = None, *, tag: str | None = None, profile: str | None = None, **overrides: Any
+) -> Settings:
+    """Settings for project directory `path` (default: TASKMASTER_PROJECT_DIR or the current directory), the one
+    way every shell loads them: `overrides` (CLI flags, MCP arguments), TASKMASTER_* variables, the project's
+    taskmaster.toml, then the user's. Without a tag given or configured, Task Master's active tag (state.json's
+    currentTag) is used, as Task Master does."""
+    from tasks.tags import current_tag
+
+    if tag:
+        overrides["tag"] = tag
+    if profile:
+        overrides["profile"] = profile
+    settings = load_settings(Path(path) if path is not None else None, **overrides)
+    if "tag" not in settings.model_fields_set:
+        settings.tag = current_tag(settings.tasks_file)
+    return settings
+
+
 class Workspace:
     """A project and its configured resources. Build it with `Workspace.open(path)`; use it as a context manager."""
 
@@ -80,10 +99,15 @@ class Workspace:
     def kb(self) -> KnowledgeAPI:
         return _knowledge.KnowledgeAPI(self)
 
-    def __init__(self, settings: Settings, *, warn: Warn | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, warn: Warn | None = None, shared_router: Callable[[], ModelRouter] | None = None
+    ) -> None:
+        """`shared_router` supplies a router owned by the caller (the MCP server keeps one per process, so the
+        embedded servers stay up between tool calls); this workspace then never closes it."""
         self.settings = settings
         self.paths: WorkspacePaths = settings.paths
         self.warn: Warn = warn or (lambda message: None)  # the CLI prints these to stderr as `warning: ...`
+        self._shared_router = shared_router
         self._stack = ExitStack()
         self._lock = threading.RLock()  # parallel graph branches may ask for the same resource at once
         self._opened: dict[str, Any] = {}
@@ -103,16 +127,7 @@ class Workspace:
         Settings come from `overrides`, TASKMASTER_* variables, the project's taskmaster.toml, then the user's.
         Without a tag, Task Master's active tag (state.json's currentTag) is used.
         """
-        from tasks.tags import current_tag
-
-        if tag:
-            overrides["tag"] = tag
-        if profile:
-            overrides["profile"] = profile
-        settings = load_settings(Path(path) if path is not None else None, **overrides)
-        if "tag" not in settings.model_fields_set:
-            settings.tag = current_tag(settings.tasks_file)
-        return cls(settings, warn=warn)
+        return cls(project_settings(path, tag=tag, profile=profile, **overrides), warn=warn)
 
     # --- lifetime ----------------------------------------------------------------------------------------------
     def __enter__(self) -> Workspace:
@@ -142,6 +157,8 @@ class Workspace:
         """The model router for the configured profile; starts (or joins) the embedded servers on first use."""
         from taskmaster.workspace.models import model_router
 
+        if self._shared_router is not None:
+            return self._once("router", self._shared_router)
         return self._enter("router", lambda: model_router(self.settings))
 
     def knowledge_base(self) -> KnowledgeBase:

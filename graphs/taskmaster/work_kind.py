@@ -1,6 +1,6 @@
 """Which graph works a task: research, codegen, the planner, or breakdown when it is too big to do in one go.
 
-Rules first, so routing costs no model call and is easy to predict: an explicit `type` field on the task wins,
+Rules first, so choosing costs no model call and is easy to predict: an explicit `type` field on the task wins,
 then a complexity above the threshold sends a leaf task to breakdown, then keywords in the title and description.
 Everything else is code, the common case for a development task list.
 """
