@@ -22,7 +22,7 @@ Finished = Literal["restart", "continue"]
 
 @dataclass
 class ThreadResult:
-    """Where a thread stands after `run_thread`: its state values, and the review it waits for (if any)."""
+    """Where a thread stands after `run_thread`: the graph's declared output, and the review it waits for (if any)."""
 
     thread_id: str
     values: dict[str, Any] = field(default_factory=dict)
@@ -38,6 +38,16 @@ def thread_id_for(kind: str, payload: Any) -> str:
     """A stable thread id for a command and its inputs, so running the same command again resumes it."""
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return f"{kind}-{digest}"
+
+
+def output_of(graph: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """The graph's declared output (its output schema's keys), not its working state, as `invoke` returns it."""
+    channels = getattr(graph, "output_channels", None)
+    if isinstance(channels, str):
+        channels = [channels]
+    if not channels:
+        return dict(values)
+    return {key: value for key, value in values.items() if key in channels}
 
 
 def _command(answer: Any) -> Any:
@@ -79,7 +89,8 @@ def run_thread(
         if snapshot.interrupts:
             answer = on_interrupt(snapshot.interrupts[0].value) if on_interrupt else None
             if answer is None:
-                return ThreadResult(thread_id, dict(snapshot.values), snapshot.interrupts[0].value, resumed=True)
+                waiting = snapshot.interrupts[0].value
+                return ThreadResult(thread_id, output_of(graph, snapshot.values), waiting, resumed=True)
             payload = _command(answer)
     while True:
         for chunk in graph.stream(payload, run_config, context=context, stream_mode="updates"):
@@ -88,9 +99,9 @@ def run_thread(
                     on_update(node, update)
         snapshot = graph.get_state(run_config)
         if not snapshot.interrupts:
-            return ThreadResult(thread_id, dict(snapshot.values), None, resumed)
+            return ThreadResult(thread_id, output_of(graph, snapshot.values), None, resumed)
         waiting = snapshot.interrupts[0].value
         answer = on_interrupt(waiting) if on_interrupt else None
         if answer is None:
-            return ThreadResult(thread_id, dict(snapshot.values), waiting, resumed)
+            return ThreadResult(thread_id, output_of(graph, snapshot.values), waiting, resumed)
         payload = _command(answer)
