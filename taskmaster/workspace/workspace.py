@@ -73,30 +73,29 @@ def project_settings(
 class Workspace:
     """A project and its configured resources. Build it with `Workspace.open(path)`; use it as a context manager."""
 
-    # --- the public API: one module per capability; each function takes the workspace as its first argument -----
-    # (assigned here so the methods keep their modules' signatures and docstrings; keep one line per method; import
-    # each module at the top as `from taskmaster.workspace import planning as _planning`, lazy imports inside it)
-    # planning: parse_prd, expand, analyze_complexity
-    # research: research          knowledge: kb (property below)          tasks_api: tasks (property below)
-    # coding: code, verify        runs: run, runs, run_status, stats
+    # --- the public API (docs/python-api.md) --------------------------------------------------------------------
+    # One module per capability; each function takes the workspace as its first argument and is assigned here, so
+    # the methods keep their modules' signatures and docstrings. The modules import their heavy parts lazily.
     parse_prd = _planning.parse_prd
     plan_goal = _planning.plan_goal
     expand = _planning.expand
     analyze_complexity = _planning.analyze_complexity
+    research = _research.research
     code = _coding.code
     verify = _coding.verify
     run = _runs.run
     runs = _runs.runs
     run_status = _runs.run_status
     stats = _runs.stats
+
     @property
     def tasks(self) -> _tasks_api.TasksAPI:
-        return _tasks_api.TasksAPI.of(self)  # tasks_api: list, get, next, set_status, add, update, move, tags…
-
-    research = _research.research
+        """tasks.json, Task Master's way: list, get, next, set_status, add, update, move, remove, tags, …"""
+        return _tasks_api.TasksAPI.of(self)
 
     @property
     def kb(self) -> KnowledgeAPI:
+        """The knowledge base: add, search, list, remove, stats."""
         return _knowledge.KnowledgeAPI(self)
 
     def __init__(
