@@ -142,13 +142,17 @@ def report(saved: dict[str, Any], limit: int) -> None:
             f"{s['input_tokens']:>7d}/{s['output_tokens']:<6d} {s['strong_tokens']:>11d} {s['seconds']:>8.0f}  "
             f"{load:20s} {s['solved_by_tier']}"
         )
-    single, verified, escalate = (sums.get(k) for k in ("1.5B single", "1.5B verified", "escalate"))
-    if single and escalate and single["problems"] == escalate["problems"]:
-        print(f"escalate pass@1 ÷ 1.5B single pass@1:  {ratio(escalate['pass_at_1'], single['pass_at_1'])}  (≥ 0.95)")
-        share = ratio(escalate["strong_tokens"], single["strong_tokens"])
-        print(f"escalate 1.5B tokens ÷ 1.5B-only:      {share}  (≤ 0.5)")
-    if single and verified and single["problems"] == verified["problems"]:
-        print(f"1.5B verified ÷ single pass@1:         {ratio(verified['pass_at_1'], single['pass_at_1'])}  (> 1)")
+    runs = {name: clean_prefix(entry["results"], limit) for name, entry in saved.items() if name in RUNS}
+    pairs = [
+        ("escalate pass@1 ÷ 1.5B single pass@1", "escalate", "1.5B single", "pass_at_1", "≥ 0.95"),
+        ("escalate 1.5B tokens ÷ 1.5B-only", "escalate", "1.5B single", "strong_tokens", "≤ 0.5"),
+        ("1.5B verified ÷ single pass@1", "1.5B verified", "1.5B single", "pass_at_1", "> 1"),
+    ]
+    for label, top, bottom, key, target in pairs:
+        if runs.get(top) and runs.get(bottom):  # on the problems both runs have done
+            n = min(len(runs[top]), len(runs[bottom]))
+            a, b = summary(runs[top][:n])[key], summary(runs[bottom][:n])[key]
+            print(f"{label + ':':40s} {ratio(a, b):>6s}  ({target}; first {n} problems)")
 
 
 def main() -> None:
