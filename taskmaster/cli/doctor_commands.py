@@ -20,19 +20,16 @@ from taskmaster.cli.common import err_console, one_line_errors
 from taskmaster.cli.options import JsonOpt, ProfileOpt, ProjectOpt, settings_for
 from taskmaster.errors import AppError
 from taskmaster.settings import Settings
-from taskmaster.workspace import diagnostics
-from taskmaster.workspace.profiles import model_config
+from taskmaster.workspace import Workspace, diagnostics
 
 NOT_RUNNING = "not running; the CLI starts it on demand"
 MARK = {"ok": "ok  ", "info": "info", "warn": "WARN", "fail": "FAIL"}
 
 
 def _model_checks(settings: Settings) -> list[diagnostics.Check]:
-    from taskmaster.workspace.models import model_router
-
     try:
-        with model_router(settings) as router:  # check_router starts (or joins) each embedded model's server
-            return diagnostics.check_router(router, settings.health_timeout_s)
+        with Workspace(settings) as ws:  # check_router starts (or joins) each embedded model's server
+            return diagnostics.check_router(ws.router(), settings.health_timeout_s)
     except (AppError, AgentError, ServingError) as exc:
         return [diagnostics.Check("models", settings.profile, "fail", str(exc))]
 
@@ -77,7 +74,7 @@ def register(app: typer.Typer) -> None:
         """The profile's tiers (model, endpoints, backend, context, output tokens, costs), roles and live health."""
         settings = settings_for(project, profile=profile)
         embedded = diagnostics.embedded_statuses(settings) if settings.profile == "embedded" else {}
-        config = model_config(settings)  # embedded tiers name their model's server; none is started here
+        config = Workspace(settings).model_config()  # embedded tiers name their model's server; none is started
         egress = settings.egress()
         health: dict[str, dict[str, object]] = {}
         for tier in config.tiers.values():

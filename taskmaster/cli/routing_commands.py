@@ -20,10 +20,10 @@ routing_app = typer.Typer(help="Adaptive routing: where each task type starts in
 
 def _usable(settings: Settings) -> Usable:
     """Cloud tiers are skipped unless allowed, exactly as the graph does; the tier URLs do not matter here."""
-    from taskmaster.workspace.profiles import model_config
+    from taskmaster.workspace import Workspace
 
     try:
-        config = model_config(settings, "http://127.0.0.1:1/v1")
+        config = Workspace(settings).model_config("http://127.0.0.1:1/v1")
     except AppError:
         return lambda _tier: True
     return lambda tier: tier not in config.tiers or not config.tiers[tier].cloud or config.allow_cloud

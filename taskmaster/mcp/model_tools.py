@@ -273,7 +273,6 @@ async def models(
     profile: Profile = None,
 ) -> CallToolResult:
     """The model profile and tiers this project uses (read-only; no model is loaded to answer)."""
-    from taskmaster.workspace.profiles import model_config
 
     if setMain or setResearch or setFallback:
         raise ToolInputError(
@@ -281,7 +280,7 @@ async def models(
             "taskmaster.toml, or pass profile to a tool"
         )
     settings = settings_for(projectRoot, None, profile)
-    config = model_config(settings, "http://127.0.0.1:0/v1")
+    config = MODELS.workspace(settings).model_config("http://127.0.0.1:0/v1")
     tiers = {
         name: {"model": tier.model, "contextLength": tier.context_length, "maxOutputTokens": tier.max_output_tokens}
         for name, tier in config.tiers.items()

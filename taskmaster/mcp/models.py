@@ -29,12 +29,13 @@ class Models:
         return settings.model_dump_json(exclude={"tag"})
 
     def router(self, settings: Settings) -> ModelRouter:
-        from taskmaster.workspace.models import model_router
+        from taskmaster.workspace import Workspace
 
         key = self._key(settings)
         with self._lock:
             if key not in self._routers:
-                self._routers[key] = self._stack.enter_context(model_router(settings))
+                owner = self._stack.enter_context(Workspace(settings))  # holds the router until the server stops
+                self._routers[key] = owner.router()
             return self._routers[key]
 
     def workspace(self, settings: Settings, warn: Callable[[str], None] | None = None) -> Workspace:

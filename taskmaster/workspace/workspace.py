@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
 
     from agents.escalation import EscalationMatrix
+    from agents.llm.config import ModelConfig
     from agents.llm.router import ModelRouter
     from graphs.breakdown.graph import BreakdownContext, BreakdownLimits
     from graphs.codegen import CodegenContext
@@ -159,6 +160,13 @@ class Workspace:
         if self._shared_router is not None:
             return self._once("router", self._shared_router)
         return self._enter("router", lambda: model_router(self.settings))
+
+    def model_config(self, embedded_url: str | None = None) -> ModelConfig:
+        """The profile's tiers, roles and limits as configured, without starting any server (the embedded tiers
+        name their model's server, or `embedded_url` for all of them)."""
+        from taskmaster.workspace.profiles import model_config
+
+        return model_config(self.settings, embedded_url)
 
     def knowledge_base(self) -> KnowledgeBase:
         from knowledge.base import KnowledgeBase
