@@ -23,7 +23,7 @@ def _usable(settings: Settings) -> Usable:
     from taskmaster.workspace import Workspace
 
     try:
-        config = Workspace(settings).model_config("http://127.0.0.1:1/v1")
+        config = Workspace(settings).model_config()
     except AppError:
         return lambda _tier: True
     return lambda tier: tier not in config.tiers or not config.tiers[tier].cloud or config.allow_cloud

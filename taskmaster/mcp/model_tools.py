@@ -280,7 +280,7 @@ async def models(
             "taskmaster.toml, or pass profile to a tool"
         )
     settings = settings_for(projectRoot, None, profile)
-    config = MODELS.workspace(settings).model_config("http://127.0.0.1:0/v1")
+    config = MODELS.workspace(settings).model_config()
     tiers = {
         name: {"model": tier.model, "contextLength": tier.context_length, "maxOutputTokens": tier.max_output_tokens}
         for name, tier in config.tiers.items()

@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from taskmaster.workspace.threads import OnUpdate, ThreadResult
     from taskmaster.workspace.workspace import Workspace
 
-# model_config needs a URL for the embedded profile to size its tiers; nothing is contacted (nothing listens on 0).
-EMBEDDED_PLACEHOLDER_URL = "http://127.0.0.1:0/v1"
 RESEARCH_QUERY_CHARS = 2000  # --research on a PRD searches the knowledge base with its beginning
 
 _thread_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
@@ -246,10 +244,8 @@ def _check_counts(num: int | None, depth: int | None) -> None:
 def planner_sections(ws: Workspace, text: str) -> list[str]:
     """The PRD sections parse-prd will send, one model call each, computed without starting any server."""
     from graphs.breakdown.sections import section_budget_chars, split_sections
-    from taskmaster.workspace.profiles import model_config
-
     with translated():
-        tier = model_config(ws.settings, EMBEDDED_PLACEHOLDER_URL).tier_for("planner")[1]
+        tier = ws.model_config().tier_for("planner")[1]
     return split_sections(text.strip(), section_budget_chars(tier.context_length, tier.max_output_tokens))
 
 
