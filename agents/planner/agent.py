@@ -8,6 +8,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from agents.llm.router import ModelRouter
 from agents.planner import prompts
+from agents.planner.features import checklist, listed_features
 from agents.planner.schemas import ComplexityScore, TaskDraft, TaskPlan, draft_list_schema
 
 ROLE = "planner"
@@ -26,6 +27,11 @@ class TaskBrief:
 def parse_section(
     router: ModelRouter, section: str, *, min_items: int, max_items: int, position: str, context: str | None = None
 ) -> list[TaskDraft]:
+    features = listed_features(section)
+    guide = ""
+    if 1 < len(features) <= max_items:  # the PRD's own feature list, one task each (agents/planner/features.py)
+        min_items = max(min_items, len(features))
+        guide = checklist(features)
     schema = draft_list_schema(min_items, max_items)
     messages = [
         SystemMessage(content=prompts.PARSE_SYSTEM),
@@ -37,6 +43,7 @@ def parse_section(
                 max_items=max_items,
                 position=position,
             )
+            + guide
         ),
     ]
     return list(router.structured(ROLE, schema, messages, purpose="PRD parsing").tasks)  # type: ignore[attr-defined]

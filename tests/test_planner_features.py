@@ -1,0 +1,72 @@
+"""The planner holds a PRD's own feature list to one task per feature (agents/planner/features.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fakes import make_router
+
+from agents.planner.agent import parse_section
+from agents.planner.features import listed_features
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PROSE = """# Notes app
+
+A small app to keep notes. It should be quick to start and store notes in SQLite.
+"""
+
+NESTED = """# Tool
+
+## Requirements
+- Runtime
+  - Python 3.11 or newer
+  - Works offline
+- Configuration: a TOML file with sensible defaults
+* **Plugins.** Loaded from a folder.
+
+## Out of scope
+- Sync
+- Accounts
+"""
+
+
+def test_the_example_prd_lists_its_five_features_by_name() -> None:
+    features = listed_features((ROOT / "examples" / "prd.md").read_text())
+    assert features == ["Book catalogue", "Reading status", "Web page", "Import", "JSON API"]
+
+
+def test_only_top_level_items_under_a_features_heading_count() -> None:
+    assert listed_features(PROSE) == []
+    assert listed_features(NESTED) == ["Runtime", "Configuration", "Plugins"]  # not nested items, not out of scope
+
+
+def draft(title: str) -> dict:
+    return {
+        "title": title,
+        "description": "d",
+        "details": "d",
+        "test_strategy": "t",
+        "priority": "medium",
+        "depends_on": [],
+    }
+
+
+def test_parse_asks_for_one_task_per_listed_feature_and_no_fewer() -> None:
+    def respond(schema: str, messages: list) -> dict:
+        return {"tasks": [draft(f"Build feature {i}") for i in range(5)]}
+
+    router, chat = make_router(respond)
+    text = (ROOT / "examples" / "prd.md").read_text()
+    parse_section(router, text, min_items=1, max_items=5, position="section 1 of 1")
+    prompt = chat.calls[0][1][-1].content
+    listed = "1. Book catalogue; 2. Reading status; 3. Web page; 4. Import; 5. JSON API"
+    assert f"The PRD lists 5 features: {listed}" in prompt
+    assert "Write between 5 and 5 development tasks" in prompt
+
+
+def test_a_prose_prd_gets_no_checklist() -> None:
+    router, chat = make_router(lambda schema, messages: {"tasks": [draft("Build notes")]})
+    parse_section(router, PROSE, min_items=1, max_items=5, position="section 1 of 1")
+    prompt = chat.calls[0][1][-1].content
+    assert "The PRD lists" not in prompt and "Write between 1 and 5" in prompt
