@@ -8,6 +8,7 @@ from fakes import make_router
 
 from agents.planner.agent import parse_section
 from agents.planner.features import listed_features
+from agents.planner.schemas import feature_key
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,9 +32,11 @@ NESTED = """# Tool
 """
 
 
+FEATURES = ["Book catalogue", "Reading status", "Web page", "Import", "JSON API"]
+
+
 def test_the_example_prd_lists_its_five_features_by_name() -> None:
-    features = listed_features((ROOT / "examples" / "prd.md").read_text())
-    assert features == ["Book catalogue", "Reading status", "Web page", "Import", "JSON API"]
+    assert listed_features((ROOT / "examples" / "prd.md").read_text()) == FEATURES
 
 
 def test_only_top_level_items_under_a_features_heading_count() -> None:
@@ -54,11 +57,13 @@ def draft(title: str) -> dict:
 
 def test_parse_asks_for_one_task_per_listed_feature_and_no_fewer() -> None:
     def respond(schema: str, messages: list) -> dict:
-        return {"tasks": [draft(f"Build feature {i}") for i in range(5)]}
+        assert schema == "FeatureTasks"  # one required slot per feature, so decoding cannot merge or split them
+        return {feature_key(i, name): draft(f"Build the {name}") for i, name in enumerate(FEATURES, 1)}
 
     router, chat = make_router(respond)
     text = (ROOT / "examples" / "prd.md").read_text()
-    parse_section(router, text, min_items=1, max_items=5, position="section 1 of 1")
+    drafts = parse_section(router, text, min_items=1, max_items=5, position="section 1 of 1")
+    assert [d.title for d in drafts] == [f"Build the {name}" for name in FEATURES]
     prompt = chat.calls[0][1][-1].content
     listed = "1. Book catalogue; 2. Reading status; 3. Web page; 4. Import; 5. JSON API"
     assert f"The PRD lists 5 features: {listed}" in prompt

@@ -9,7 +9,14 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from agents.llm.router import ModelRouter
 from agents.planner import prompts
 from agents.planner.features import checklist, listed_features
-from agents.planner.schemas import ComplexityScore, TaskDraft, TaskPlan, draft_list_schema
+from agents.planner.schemas import (
+    ComplexityScore,
+    TaskDraft,
+    TaskPlan,
+    draft_list_schema,
+    feature_drafts_schema,
+    feature_key,
+)
 
 ROLE = "planner"
 
@@ -29,10 +36,11 @@ def parse_section(
 ) -> list[TaskDraft]:
     features = listed_features(section)
     guide = ""
-    if 1 < len(features) <= max_items:  # the PRD's own feature list, one task each (agents/planner/features.py)
-        min_items = max(min_items, len(features))
-        guide = checklist(features)
     schema = draft_list_schema(min_items, max_items)
+    if 1 < len(features) <= max_items:  # the PRD's own feature list, one task each (agents/planner/features.py)
+        min_items = max_items = len(features)
+        guide = checklist(features)
+        schema = feature_drafts_schema(tuple(features))
     messages = [
         SystemMessage(content=prompts.PARSE_SYSTEM),
         HumanMessage(
@@ -46,7 +54,10 @@ def parse_section(
             + guide
         ),
     ]
-    return list(router.structured(ROLE, schema, messages, purpose="PRD parsing").tasks)  # type: ignore[attr-defined]
+    reply = router.structured(ROLE, schema, messages, purpose="PRD parsing")
+    if guide:
+        return [getattr(reply, feature_key(i, name)) for i, name in enumerate(features, 1)]
+    return list(reply.tasks)  # type: ignore[attr-defined]
 
 
 def score_complexity(router: ModelRouter, task: TaskBrief, *, max_subtasks: int) -> ComplexityScore:

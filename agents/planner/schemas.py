@@ -4,10 +4,11 @@ did not constrain are clamped or trimmed on the way back (see agents.llm.bounded
 
 from __future__ import annotations
 
+import re
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, Field, create_model
 
 from agents.llm.bounded import BoundedInt, BoundedList, BoundedStr
 
@@ -40,3 +41,19 @@ def draft_list_schema(min_items: int, max_items: int) -> type[BaseModel]:
 class TaskPlan(BaseModel):
     details: BoundedStr(600, min_length=20, description="Concrete implementation steps.")
     test_strategy: BoundedStr(300, min_length=10, description="How to verify it is done.")
+
+
+def feature_key(position: int, name: str) -> str:
+    slug = "_".join(re.findall(r"[a-z0-9]+", name.lower()))[:40].strip("_") or "feature"
+    return f"feature_{position}_{slug}"
+
+
+@cache
+def feature_drafts_schema(features: tuple[str, ...]) -> type[BaseModel]:
+    """One required task per listed feature, keyed and ordered by the feature: constrained decoding then cannot
+    split a feature into several tasks or leave one out, whatever a small model makes of the instructions."""
+    fields: dict[str, Any] = {
+        feature_key(i, name): (TaskDraft, Field(..., description=f"The one task that builds feature {i}: {name}."))
+        for i, name in enumerate(features, 1)
+    }
+    return create_model("FeatureTasks", **fields)
