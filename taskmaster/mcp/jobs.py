@@ -2,14 +2,13 @@
 the worker at the next graph step, so the checkpoint of every finished step stays and the next call resumes it
 (as Ctrl-C does in the CLI).
 
-Each checkpoint thread has a lock: a second call for the same run waits until the cancelled worker has really
-stopped, instead of two workers writing the same thread.
+A second call for the same run waits until the cancelled worker has really stopped (the per-thread lock in
+taskmaster.workspace.threads.run_thread), instead of two workers writing the same thread.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,8 +18,6 @@ import anyio.to_thread
 
 T = TypeVar("T")
 
-_thread_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
-_locks_guard = threading.Lock()
 
 
 class JobCancelled(Exception):
@@ -59,11 +56,6 @@ async def run_job(ctx: Any, work: Callable[[Job], T]) -> T:
         raise
 
 
-def thread_lock(thread_id: str) -> threading.Lock:
-    with _locks_guard:
-        return _thread_locks[thread_id]
-
-
 LABELS = {
     "parse_section": "sections parsed",
     "score": "tasks scored",
@@ -71,34 +63,3 @@ LABELS = {
     "retrieve": "searches",
     "grade": "graded",
 }
-
-
-def stream_graph(
-    graph: Any,
-    checkpointer: Any,
-    inputs: dict[str, Any],
-    *,
-    context: Any,
-    thread_id: str,
-    job: Job,
-    fresh: bool = False,
-    concurrency: int = 4,
-    label: str = "working",
-) -> tuple[dict[str, Any], bool]:
-    """Run or resume `thread_id` like the CLI's `run_graph`; returns (final state values, resumed?)."""
-    with thread_lock(thread_id):
-        config: dict[str, Any] = {"configurable": {"thread_id": thread_id}, "max_concurrency": concurrency}
-        snapshot = graph.get_state(config)
-        has_history = bool(snapshot.values)
-        resume = has_history and bool(snapshot.next) and not fresh
-        if has_history and not resume:
-            checkpointer.delete_thread(thread_id)
-        job.progress(f"{label}: resuming {thread_id}" if resume else f"{label}: started {thread_id}")
-        counts: Counter[str] = Counter()
-        for update in graph.stream(None if resume else inputs, config, context=context, stream_mode="updates"):
-            for node in update:
-                counts[node] += 1
-            done = ", ".join(f"{counts[n]} {LABELS[n]}" for n in LABELS if counts[n])
-            job.progress(f"{label}: {done}" if done else f"{label}: {', '.join(update)}")
-            job.check()
-        return dict(graph.get_state(config).values), resume

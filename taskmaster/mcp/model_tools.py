@@ -17,7 +17,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from taskmaster.mcp.jobs import LABELS, Job, run_job, thread_lock
+from taskmaster.mcp.jobs import LABELS, Job, run_job
 from taskmaster.mcp.models import MODELS
 from taskmaster.mcp.project import File, ProjectRoot, Tag, as_int, require_default_file, settings_for
 from taskmaster.mcp.results import ToolInputError, ok, tool_errors
@@ -235,8 +235,6 @@ async def research(
     profile: Profile = None,
 ) -> CallToolResult:
     """Answer a question from the local knowledge base with numbered citations checked against the passages."""
-    from taskmaster.workspace.research import research_thread_id
-
     if not query.strip():
         raise ToolInputError("the question is empty; ask something in a few words")
     if filePaths:
@@ -245,17 +243,15 @@ async def research(
 
     def work(job: Job) -> dict[str, Any]:
         warnings: list[str] = []
-        with _workspace(settings, warnings) as ws:
-            thread_id = research_thread_id(ws, query, tasks=taskIds, context=customContext)
-            with thread_lock(thread_id):  # a cancelled call's worker stops before the next one resumes the thread
-                answer = ws.research(
-                    query,
-                    tasks=taskIds,
-                    context=customContext,
-                    save_to=saveTo,
-                    save_file=bool(saveToFile),
-                    on_update=_progress(job, "researching"),
-                )
+        with _workspace(settings, warnings) as ws:  # run_thread waits for a cancelled call's worker
+            answer = ws.research(
+                query,
+                tasks=taskIds,
+                context=customContext,
+                save_to=saveTo,
+                save_file=bool(saveToFile),
+                on_update=_progress(job, "researching"),
+            )
         return {**answer.model_dump(mode="json"), "warnings": warnings}
 
     data = await run_job(ctx, work)

@@ -14,7 +14,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from taskmaster.mcp.jobs import Job, run_job, thread_lock
+from taskmaster.mcp.jobs import Job, run_job
 from taskmaster.mcp.models import MODELS
 from taskmaster.mcp.project import ProjectRoot, Tag, as_int, settings_for
 from taskmaster.mcp.results import ToolInputError, ok, tool_errors
@@ -154,7 +154,6 @@ async def code(
     """Write code for a task: generate, verify, self-debug, escalate up the tiers; a human review pauses the run
     (answer it by calling again with review). Sets the task's status from the result."""
     from taskmaster.workspace.coding import code as write_code
-    from taskmaster.workspace.coding import code_thread_id
 
     if bool(id) == bool(spec):
         raise ToolInputError("give either id or spec (not both)")
@@ -169,20 +168,18 @@ async def code(
             job.progress(f"code: {node}")
             job.check()
 
-        with _workspace(settings) as ws:
-            thread_id = code_thread_id(ws, id, spec=spec, task_type=taskType, tests=test_file)
-            with thread_lock(thread_id):  # a cancelled call's worker stops before the next one writes the thread
-                job.progress("writing code")
-                return write_code(
-                    ws,
-                    id,
-                    spec=spec,
-                    task_type=taskType,
-                    tests=test_file,
-                    review=decision,
-                    attempts=attempts,
-                    on_update=on_update,
-                )
+        with _workspace(settings) as ws:  # run_thread waits for a cancelled call's worker on the same thread
+            job.progress("writing code")
+            return write_code(
+                ws,
+                id,
+                spec=spec,
+                task_type=taskType,
+                tests=test_file,
+                review=decision,
+                attempts=attempts,
+                on_update=on_update,
+            )
 
     result = await run_job(ctx, work)
     return ok(f"code {result.status} (files in {result.out_dir})", result.model_dump(mode="json"))

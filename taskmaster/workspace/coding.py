@@ -146,18 +146,6 @@ def _inputs(
     return inputs
 
 
-def code_thread_id(
-    ws: Workspace,
-    task_id: str | None = None,
-    *,
-    spec: str | None = None,
-    task_type: str | None = None,
-    tests: str | Path | None = None,
-) -> str:
-    """The thread `code` runs these inputs on (the MCP server locks it so two calls never write one thread)."""
-    return thread_id_for("code", {"inputs": _inputs(ws, task_id, spec, task_type, tests), "tag": ws.settings.tag})
-
-
 def code(
     ws: Workspace,
     task_id: str | None = None,

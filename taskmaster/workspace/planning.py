@@ -9,8 +9,6 @@ calls the breakdown can need, so runaway input cannot mean unbounded work.
 
 from __future__ import annotations
 
-import threading
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,8 +25,6 @@ if TYPE_CHECKING:
 
 RESEARCH_QUERY_CHARS = 2000  # --research on a PRD searches the knowledge base with its beginning
 
-_thread_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
-_locks_guard = threading.Lock()
 
 
 class RunInfo(BaseModel):
@@ -317,13 +313,6 @@ def breakdown_thread_id(ws: Workspace, inputs: dict[str, Any], limits: Breakdown
     return thread_id_for(inputs.get("mode", "parse"), payload)
 
 
-def _thread_lock(thread_id: str) -> threading.Lock:
-    """One writer per checkpoint thread in this process: a second call for the same run (an MCP retry after a
-    cancel) waits for the first worker to stop instead of writing the same thread."""
-    with _locks_guard:
-        return _thread_locks[thread_id]
-
-
 def _run(
     ws: Workspace,
     inputs: dict[str, Any],
@@ -344,16 +333,15 @@ def _run(
         why = " (PRD sections + tasks + 2 x breakdown.max_total_tasks)"
         router = ws.router().metered().limited(call_budget(limits, inputs, sections), why)
         context = ws.breakdown_context(limits=limits, replace=replace, router=router)
-        with _thread_lock(thread_id):
-            result = ws.run_thread(
-                build_breakdown_graph,
-                inputs,
-                thread_id,
-                context=context,
-                fresh=fresh,
-                on_update=on_update,
-                config={"max_concurrency": ws.settings.breakdown.concurrency},
-            )
+        result = ws.run_thread(
+            build_breakdown_graph,
+            inputs,
+            thread_id,
+            context=context,
+            fresh=fresh,
+            on_update=on_update,
+            config={"max_concurrency": ws.settings.breakdown.concurrency},
+        )
     return result, router.meter.summary()
 
 

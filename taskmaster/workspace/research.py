@@ -78,8 +78,8 @@ def _task_context(ws: Workspace, ids: list[str], extra: str | None) -> str | Non
 def research_thread_id(
     ws: Workspace, question: str, *, tasks: str | Sequence[str] | None = None, context: str | None = None
 ) -> str:
-    """The checkpoint thread `research()` runs this question on (MCP locks it, so a cancelled call's worker stops
-    before the next call resumes the thread). The same question with the same context resumes the same thread."""
+    """The checkpoint thread `research()` runs this question on: the same question with the same context resumes
+    the same thread."""
     with translated():
         task_context = _task_context(ws, _task_ids(tasks), context)
     return _thread_id(ws, {"question": question.strip(), "task_context": task_context})

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -38,6 +40,17 @@ def thread_id_for(kind: str, payload: Any) -> str:
     """A stable thread id for a command and its inputs, so running the same command again resumes it."""
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return f"{kind}-{digest}"
+
+
+_thread_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+_locks_guard = threading.Lock()
+
+
+def thread_lock(thread_id: str) -> threading.Lock:
+    """One writer per checkpoint thread in this process: a second call for the same run (an MCP retry after a
+    cancelled call, two API callers) waits for the first to stop at its next step instead of writing the thread."""
+    with _locks_guard:
+        return _thread_locks[thread_id]
 
 
 def output_of(graph: Any, values: dict[str, Any]) -> dict[str, Any]:
@@ -74,34 +87,35 @@ def run_thread(
     `finished` says what a thread that already ran to its end does with `inputs`: "restart" deletes it first,
     "continue" feeds them to the same thread. A pending interrupt is answered by `on_interrupt` (repeatedly, as
     long as it answers); with no answer the result is waiting. `config` adds run options such as
-    `recursion_limit` or `max_concurrency`.
+    `recursion_limit` or `max_concurrency`. Calls on the same thread id in this process run one at a time.
     """
-    run_config: dict[str, Any] = {**(config or {}), "configurable": {"thread_id": thread_id}}
-    snapshot = graph.get_state(run_config)
-    unfinished = bool(snapshot.values) and bool(snapshot.next)
-    if snapshot.values and (fresh or (not unfinished and finished == "restart")):
-        graph.checkpointer.delete_thread(thread_id)
-        unfinished = False
-    resumed = unfinished and not fresh
-    payload: Any = inputs
-    if resumed:
-        payload = None  # continue from the last checkpoint
-        if snapshot.interrupts:
-            answer = on_interrupt(snapshot.interrupts[0].value) if on_interrupt else None
-            if answer is None:
-                waiting = snapshot.interrupts[0].value
-                return ThreadResult(thread_id, output_of(graph, snapshot.values), waiting, resumed=True)
-            payload = _command(answer)
-    while True:
-        for chunk in graph.stream(payload, run_config, context=context, stream_mode="updates"):
-            if on_update is not None:
-                for node, update in chunk.items():
-                    on_update(node, update)
+    with thread_lock(thread_id):
+        run_config: dict[str, Any] = {**(config or {}), "configurable": {"thread_id": thread_id}}
         snapshot = graph.get_state(run_config)
-        if not snapshot.interrupts:
-            return ThreadResult(thread_id, output_of(graph, snapshot.values), None, resumed)
-        waiting = snapshot.interrupts[0].value
-        answer = on_interrupt(waiting) if on_interrupt else None
-        if answer is None:
-            return ThreadResult(thread_id, output_of(graph, snapshot.values), waiting, resumed)
-        payload = _command(answer)
+        unfinished = bool(snapshot.values) and bool(snapshot.next)
+        if snapshot.values and (fresh or (not unfinished and finished == "restart")):
+            graph.checkpointer.delete_thread(thread_id)
+            unfinished = False
+        resumed = unfinished and not fresh
+        payload: Any = inputs
+        if resumed:
+            payload = None  # continue from the last checkpoint
+            if snapshot.interrupts:
+                answer = on_interrupt(snapshot.interrupts[0].value) if on_interrupt else None
+                if answer is None:
+                    waiting = snapshot.interrupts[0].value
+                    return ThreadResult(thread_id, output_of(graph, snapshot.values), waiting, resumed=True)
+                payload = _command(answer)
+        while True:
+            for chunk in graph.stream(payload, run_config, context=context, stream_mode="updates"):
+                if on_update is not None:
+                    for node, update in chunk.items():
+                        on_update(node, update)
+            snapshot = graph.get_state(run_config)
+            if not snapshot.interrupts:
+                return ThreadResult(thread_id, output_of(graph, snapshot.values), None, resumed)
+            waiting = snapshot.interrupts[0].value
+            answer = on_interrupt(waiting) if on_interrupt else None
+            if answer is None:
+                return ThreadResult(thread_id, output_of(graph, snapshot.values), waiting, resumed)
+            payload = _command(answer)
