@@ -153,6 +153,8 @@ def _parse_since(since: str | None) -> datetime | None:
 
 
 def _stats_tables(stats: LedgerStats) -> list[Table]:
+    from taskmaster.workspace.analytics.report import GROUP_COLUMNS, group_row
+
     overview = Table(title="Code generation ledger", show_header=False)
     rows = [
         ("runs (tasks)", f"{stats.runs}"),
@@ -170,18 +172,10 @@ def _stats_tables(stats: LedgerStats) -> list[Table]:
     tables = [overview]
     for title, groups in (("By worker tier", stats.by_tier), ("By task type", stats.by_type)):
         table = Table(title=title)
-        for column in ("", "attempts", "passed", "success rate", "tokens", "mean latency"):
+        for column in ("", *GROUP_COLUMNS):
             table.add_column(column, justify="left" if not column else "right")
-        for name, g in sorted(groups.items()):
-            mean_latency = g.latency_s / g.attempts if g.attempts else 0.0
-            table.add_row(
-                name,
-                str(g.attempts),
-                str(g.passed),
-                f"{g.success_rate:.0%}",
-                str(g.input_tokens + g.output_tokens),
-                f"{mean_latency:.2f} s",
-            )
+        for name, group in sorted(groups.items()):
+            table.add_row(*group_row(name, group))  # the HTML report's rows too
         tables.append(table)
     return tables
 
