@@ -75,3 +75,17 @@ def test_a_prose_prd_gets_no_checklist() -> None:
     parse_section(router, PROSE, min_items=1, max_items=5, position="section 1 of 1")
     prompt = chat.calls[0][1][-1].content
     assert "The PRD lists" not in prompt and "Write between 1 and 5" in prompt
+
+
+def test_a_task_titled_after_a_detail_is_prefixed_with_its_feature() -> None:
+    def respond(schema: str, messages: list) -> dict:
+        titles = ["Create a database table for books", *(f"Build the {name}" for name in FEATURES[1:])]
+        return {
+            feature_key(i, name): draft(title) for i, (name, title) in enumerate(zip(FEATURES, titles, strict=True), 1)
+        }
+
+    router, _ = make_router(respond)
+    text = (ROOT / "examples" / "prd.md").read_text()
+    drafts = parse_section(router, text, min_items=1, max_items=5, position="section 1 of 1")
+    assert drafts[0].title == "Book catalogue: Create a database table for books"
+    assert [d.title for d in drafts[1:]] == [f"Build the {name}" for name in FEATURES[1:]]

@@ -56,8 +56,16 @@ def parse_section(
     ]
     reply = router.structured(ROLE, schema, messages, purpose="PRD parsing")
     if guide:
-        return [getattr(reply, feature_key(i, name)) for i, name in enumerate(features, 1)]
+        return [_named(getattr(reply, feature_key(i, name)), name) for i, name in enumerate(features, 1)]
     return list(reply.tasks)  # type: ignore[attr-defined]
+
+
+def _named(draft: TaskDraft, feature: str) -> TaskDraft:
+    """A listed feature's task is titled so that it names the feature ("Book catalogue: Create a table for books"):
+    the schema fixes which feature each task builds, but a small model may title it after one detail."""
+    if feature.lower() in draft.title.lower():
+        return draft
+    return draft.model_copy(update={"title": f"{feature}: {draft.title}"[:100]})
 
 
 def score_complexity(router: ModelRouter, task: TaskBrief, *, max_subtasks: int) -> ComplexityScore:
